@@ -1,0 +1,29 @@
+"""Errors a user can cause. The CLI prints them as one sentence and exits with code 2."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class UserError(Exception):
+    """Bad input from the user: a wrong flag, name, file or value. Never a bug of ours."""
+
+    exit_code = 2
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """'; did you mean 'x'?' for the closest valid name, or a list of the valid names."""
+    choices = sorted(set(choices))
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    if not choices:
+        return " (none are available)"
+    return f"; valid names: {', '.join(choices)}"
+
+
+def unknown(kind: str, name: str, choices: Iterable[str], where: str = "") -> UserError:
+    """A UserError for an unknown name, suggesting the closest valid one."""
+    prefix = f"{where}: " if where else ""
+    return UserError(f"{prefix}unknown {kind} {name!r}{did_you_mean(name, choices)}")

@@ -1,0 +1,63 @@
+"""Every hook of the harness, grouped by the phase in which it fires.
+
+Plugins implement these with ``@hookimpl`` (``from harness.hookspecs import hookimpl``). An
+implementation may accept fewer arguments than the spec names, so arguments can be added later
+without breaking plugins; they are only ever added, never renamed or removed.
+
+Contribution hooks take a ``register`` callback: the host validates what a plugin hands it and
+rejects duplicate names, naming both plugins. See docs/plugins.md for worked examples.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "harness"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- register: called once, when the plugin manager first loads --------------------------------
+
+
+@hookspec
+def register_paradigms(register):
+    """Contribute training paradigms.
+
+    :param register: call ``register(paradigm)`` once per paradigm, where ``paradigm`` follows
+        :class:`harness.paradigm.Paradigm` (a ``name``, a ``description``, a ``config_class``
+        dataclass and ``train(context, config) -> TrainResult``).
+    """
+
+
+@hookspec
+def register_rewards(register):
+    """Contribute reward functions usable by RL paradigms.
+
+    :param register: call ``register(reward)`` with a :class:`harness.rewards.Reward` whose
+        function has TRL's signature ``(prompts, completions, **columns) -> list[float | None]``.
+    """
+
+
+@hookspec
+def register_probes(register):
+    """Contribute mechanism probes that run after evaluation.
+
+    :param register: call ``register(probe)`` with a :class:`harness.probe.Probe` (a ``name``,
+        a ``description`` and ``run(context) -> dict``).
+    """
+
+
+# --- eval: fired by ``harness eval`` ------------------------------------------------------------
+
+
+@hookspec
+def post_eval(run, results, settings):
+    """Fires after an evaluation finished and its results were written; probes attach here.
+
+    :param run: the :class:`harness.rundir.RunDir` of the evaluation (write plots into it).
+    :param results: the lm-eval results dictionary (read it, do not mutate it).
+    :param settings: the evaluation's settings (model, tasks, languages, the probes asked for).
+    :returns: a dict of extra results to store under ``results["post_eval"][plugin name]``,
+        or None.
+    """

@@ -1,0 +1,108 @@
+"""Every per-language word the harness uses, in one table.
+
+Prompt phrases, "the answer is" forms and the consistency instruction live here and nowhere
+else, so training, evaluation, grading and probes can never drift apart (lighteval keeps its
+multilingual literals the same way).
+
+The "answer is" phrases follow the MGSM exemplars (google-research/url-nlp), which is how models
+few-shot prompted on MGSM phrase their final answers; a few common variants are added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Literals:
+    code: str
+    """ISO 639-1 code used throughout the harness (registry.yaml, task names, data files)."""
+    name: str
+    """English name of the language, for tables and prompts."""
+    native_name: str
+    langid: str
+    """The code langid.py reports for this language."""
+    question_word: str
+    """'Question' as the MGSM exemplars write it (few-shot prompts)."""
+    answer_phrases: tuple[str, ...]
+    """Localized 'the answer is' phrases, most common first (flexible-extract fallback)."""
+    reason_in_language: str
+    """The consistency instruction: reason (and answer) in this language."""
+
+
+# The study's ten languages, then extras that MGSM (te) or MMATH provide.
+STUDY_LANGUAGES: tuple[str, ...] = ("en", "zh", "de", "es", "fr", "ja", "ru", "th", "sw", "bn")
+
+LITERALS: dict[str, Literals] = {
+    lit.code: lit
+    for lit in (
+        Literals(
+            "en", "English", "English", "en", "Question",
+            ("The answer is", "the answer is", "Final answer:", "Answer:"),
+            "Please reason step by step in English.",
+        ),
+        Literals(
+            "zh", "Chinese", "中文", "zh", "问题",
+            ("答案是", "答案为", "最终答案是", "最终答案：", "答案："),
+            "请用中文逐步推理。",
+        ),
+        Literals(
+            "de", "German", "Deutsch", "de", "Frage",
+            ("Die Antwort ist", "Die Antwort lautet", "die Antwort ist", "Antwort:"),
+            "Bitte denke Schritt für Schritt auf Deutsch nach.",
+        ),
+        Literals(
+            "es", "Spanish", "Español", "es", "Pregunta",
+            ("La respuesta es", "la respuesta es", "Respuesta:"),
+            "Por favor, razona paso a paso en español.",
+        ),
+        Literals(
+            "fr", "French", "Français", "fr", "Question",
+            ("La réponse est", "la réponse est", "Réponse :", "Réponse:"),
+            "Veuillez raisonner étape par étape en français.",
+        ),
+        Literals(
+            "ja", "Japanese", "日本語", "ja", "問題",
+            ("答えは", "答え：", "答え:", "解答："),
+            "日本語で段階的に推論してください。",
+        ),
+        Literals(
+            "ru", "Russian", "Русский", "ru", "Задача",
+            ("Ответ —", "Ответ:", "Ответ -", "ответ —", "Ответ"),
+            "Пожалуйста, рассуждай шаг за шагом на русском языке.",
+        ),
+        Literals(
+            "th", "Thai", "ไทย", "th", "โจทย์",
+            ("คำตอบคือ", "คำตอบ:", "คำตอบ"),
+            "โปรดให้เหตุผลทีละขั้นตอนเป็นภาษาไทย",
+        ),
+        Literals(
+            "sw", "Swahili", "Kiswahili", "sw", "Swali",
+            ("Jibu ni", "jibu ni", "Jibu:"),
+            "Tafadhali fikiri hatua kwa hatua kwa Kiswahili.",
+        ),
+        Literals(
+            "bn", "Bengali", "বাংলা", "bn", "প্রশ্ন",
+            ("উত্তর হল", "উত্তর হলো", "উত্তর:", "উত্তর"),
+            "অনুগ্রহ করে বাংলায় ধাপে ধাপে যুক্তি দাও।",
+        ),
+        Literals(
+            "te", "Telugu", "తెలుగు", "te", "ప్రశ్న",
+            ("సమాధానం", "జవాబు"),
+            "దయచేసి తెలుగులో దశలవారీగా ఆలోచించండి.",
+        ),
+    )
+}
+
+# The instruction every prompt ends with (training and evaluation alike). It stays in English for
+# all languages, as in the study (Qwen's math prompt); only the consistency variant adds a
+# localized instruction.
+BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+
+
+def literals(code: str) -> Literals:
+    """The literals of one language; a KeyError names the known codes."""
+    try:
+        return LITERALS[code]
+    except KeyError:
+        raise KeyError(f"no literals for language {code!r}; known: {', '.join(LITERALS)}") from None

@@ -1,0 +1,42 @@
+"""Resolving what a user names with ``--model``: an alias, a run directory, a path or a hub id."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.errors import UserError
+from harness.registry import Registry
+
+BUILTIN_TINY = "builtin:tiny"
+
+
+def resolve_model(spec: str, registry: Registry) -> str:
+    """The path or hub id to load for ``spec``.
+
+    - a registry alias (``tiny``, ``qwen2.5-3b``) resolves to its ``path``;
+    - ``builtin:tiny`` builds (once, offline) and returns the tiny model;
+    - a run directory of ``harness train`` resolves to the final model it recorded;
+    - any other existing directory is returned as it is; anything else is taken as a hub id.
+    """
+    target = registry.resolve_model(spec)
+    if target == BUILTIN_TINY:
+        from harness.tiny import tiny_model_path
+
+        return str(tiny_model_path())
+    path = Path(target).expanduser()
+    if (path / "result.json").is_file():
+        result = json.loads((path / "result.json").read_text(encoding="utf-8"))
+        model = Path(result["model_path"])
+        if not model.is_absolute():
+            model = path / model
+        if not model.exists():
+            raise UserError(f"run {path} recorded model {model}, which no longer exists")
+        return str(model)
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise UserError(f"{path} is neither a model directory (no config.json) nor a training run")
+        return str(path)
+    if target.startswith((".", "/", "~")):
+        raise UserError(f"model path {target} does not exist")
+    return target

@@ -1,0 +1,93 @@
+"""The one interface every training paradigm implements.
+
+A paradigm has a ``name``, a one-line ``description``, a ``config_class`` (a dataclass whose
+fields, with ``help`` metadata, become CLI flags and YAML keys; see :mod:`harness.config`) and a
+``train(context, config)`` method that returns a :class:`TrainResult`.
+
+Composite paradigms (cold start = SFT then GRPO; mixed = several languages) are built from other
+paradigms through the same interface: look them up with ``context.paradigm(name)`` and run them
+in a ``context.child(...)``. See docs/plugins.md for a worked example.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+
+@dataclass
+class TrainContext:
+    """Everything a paradigm needs from the harness, and nothing about why it runs."""
+
+    model: str
+    """Path (or hub id) of the model to start from."""
+    languages: list[str]
+    """Training languages (harness codes, e.g. ``["de"]`` or ``["en", "zh", "de"]``)."""
+    datasets: Mapping[str, Sequence[dict]]
+    """Named splits (``"train"``, optionally ``"eval"``) of records in the training schema:
+    ``question``, ``solution``, ``answer``, ``lang`` (see harness.toydata)."""
+    output_dir: Path
+    """Where checkpoints and the final model go; created by the harness."""
+    seed: int = 0
+    callbacks: list[Any] = field(default_factory=list)
+    """Extra ``transformers.TrainerCallback`` objects (progress, metrics logging)."""
+    log: Callable[[dict], None] = lambda record: None
+    """Append one metrics record (a dict) to the run's metrics JSONL."""
+    resume: bool = False
+    """Continue from the last checkpoint under ``output_dir`` if there is one."""
+    paradigms: Mapping[str, Paradigm] = field(default_factory=dict)
+    """Every registered paradigm, for composites."""
+
+    def paradigm(self, name: str) -> Paradigm:
+        from harness.errors import unknown
+
+        if name not in self.paradigms:
+            raise unknown("paradigm", name, self.paradigms)
+        return self.paradigms[name]
+
+    def child(self, stage: str, **changes: Any) -> TrainContext:
+        """A context for one stage of a composite, writing under ``output_dir / stage``."""
+        out = self.output_dir / stage
+        out.mkdir(parents=True, exist_ok=True)
+        return dataclasses.replace(self, output_dir=out, **changes)
+
+
+@dataclass
+class TrainResult:
+    model_path: Path
+    """The final model, loadable with ``from_pretrained`` (what ``harness eval`` uses)."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    stages: dict[str, TrainResult] = field(default_factory=dict)
+    """Results of the stages of a composite paradigm, by stage name."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model_path": str(self.model_path),
+            "metrics": self.metrics,
+            "stages": {k: v.to_json() for k, v in self.stages.items()},
+        }
+
+
+@runtime_checkable
+class Paradigm(Protocol):
+    """What ``register_paradigms`` accepts. Subclassing is optional; these members are not."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    config_class: ClassVar[type]
+
+    def train(self, context: TrainContext, config: Any) -> TrainResult: ...
+
+
+def check_paradigm(obj: Any) -> None:
+    """Raise TypeError naming what a registered paradigm lacks."""
+    missing = [a for a in ("name", "description", "config_class", "train") if not hasattr(obj, a)]
+    if missing:
+        raise TypeError(f"{obj!r} is not a paradigm: it lacks {', '.join(missing)}")
+    if not dataclasses.is_dataclass(obj.config_class):
+        raise TypeError(f"paradigm {obj.name!r}: config_class must be a dataclass")
+    if not isinstance(obj.name, str) or not obj.name.isidentifier():
+        raise TypeError(f"paradigm name {obj.name!r} must be an identifier (letters, digits, _)")

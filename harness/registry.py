@@ -1,0 +1,203 @@
+"""registry.yaml: the declarative catalogue of languages, models, tasks, paradigms, experiments.
+
+Validated on load. Every problem is reported as one sentence naming the file and line, with the
+closest valid name ("registry.yaml:31: unknown plugin 'grpoo'; did you mean 'grpo'?").
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import UserError, did_you_mean
+
+REGISTRY_ENV = "HARNESS_REGISTRY"
+
+SECTIONS: dict[str, set[str]] = {
+    "languages": {"name", "langid"},
+    "models": {"path", "description", "trust_remote_code"},
+    "tasks": {"description", "languages", "group"},
+    "paradigms": {"plugin", "description", "defaults"},
+    "experiments": {"description", "paradigms", "languages", "models", "tasks", "seeds"},
+}
+REQUIRED: dict[str, set[str]] = {
+    "languages": {"name", "langid"},
+    "models": {"path"},
+    "tasks": set(),
+    "paradigms": {"plugin"},
+    "experiments": {"paradigms", "languages", "models"},
+}
+
+
+class Located(dict):
+    """A mapping that remembers the line of each key (1-based) and of itself."""
+
+    line: int = 0
+    lines: dict[str, int]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
+    mapping = Located()
+    mapping.line = node.start_mark.line + 1
+    mapping.lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in mapping:
+            raise _LocatedError(line, f"duplicate key {key!r} (first at line {mapping.lines[key]})")
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.lines[key] = line
+    return mapping
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class _LocatedError(Exception):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass
+class Registry:
+    path: Path
+    languages: dict[str, dict] = field(default_factory=dict)
+    models: dict[str, dict] = field(default_factory=dict)
+    tasks: dict[str, dict] = field(default_factory=dict)
+    paradigms: dict[str, dict] = field(default_factory=dict)
+    experiments: dict[str, dict] = field(default_factory=dict)
+
+    def resolve_model(self, name: str) -> str:
+        """A model alias's path or hub id; anything that is not an alias is returned as it is."""
+        entry = self.models.get(name)
+        return str(entry["path"]) if entry else name
+
+    def paradigm_defaults(self, name: str) -> tuple[str, dict, str]:
+        """(plugin name, default values, where they come from) of a paradigm entry or plugin."""
+        entry = self.paradigms.get(name)
+        if entry is None:
+            return name, {}, ""
+        where = f"{self.path.name}:{entry.lines.get('defaults', entry.line)}"
+        return entry["plugin"], dict(entry.get("defaults") or {}), where
+
+
+def default_registry_path() -> Path:
+    """$HARNESS_REGISTRY, else the packaged registry.yaml (or the source tree's, in a checkout)."""
+    if os.environ.get(REGISTRY_ENV):
+        return Path(os.environ[REGISTRY_ENV])
+    here = Path(__file__).resolve().parent
+    packaged = here / "registry.yaml"
+    return packaged if packaged.exists() else here.parent / "registry.yaml"
+
+
+def load_registry(
+    path: Path | None = None,
+    *,
+    plugins: Mapping[str, Any] | None = None,
+    task_names: Iterable[str] | None = None,
+) -> Registry:
+    """Load and validate a registry file.
+
+    ``plugins`` maps paradigm plugin names to paradigm objects (their config fields validate the
+    defaults); ``task_names`` are the task families that exist. Either left out skips that check.
+    """
+    path = Path(path) if path else default_registry_path()
+    if not path.exists():
+        raise UserError(f"registry file {path} does not exist")
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or Located()
+    except _LocatedError as exc:
+        raise UserError(f"{path}:{exc.line}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise UserError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return _Validator(path, plugins, task_names).validate(data)
+
+
+class _Validator:
+    def __init__(self, path: Path, plugins: Mapping[str, Any] | None, task_names: Iterable[str] | None):
+        self.path = path
+        self.plugins = plugins
+        self.task_names = set(task_names) if task_names is not None else None
+
+    def fail(self, line: int, message: str) -> UserError:
+        return UserError(f"{self.path}:{line}: {message}")
+
+    def validate(self, data: Any) -> Registry:
+        if not isinstance(data, Located):
+            raise self.fail(1, "the registry must be a mapping of sections")
+        registry = Registry(self.path)
+        for section, line in data.lines.items():
+            if section not in SECTIONS:
+                raise self.fail(line, f"unknown section {section!r}{did_you_mean(section, SECTIONS)}")
+            entries = data[section] or Located()
+            if not isinstance(entries, Located):
+                raise self.fail(line, f"section {section!r} must be a mapping of names to entries")
+            for name, entry in entries.items():
+                self.check_entry(section, str(name), entry, entries.lines[name])
+            setattr(registry, section, {str(k): v for k, v in entries.items()})
+        self.check_references(registry)
+        return registry
+
+    def check_entry(self, section: str, name: str, entry: Any, line: int) -> None:
+        if not isinstance(entry, Located):
+            raise self.fail(line, f"{section} entry {name!r} must be a mapping")
+        for key, key_line in entry.lines.items():
+            if key not in SECTIONS[section]:
+                raise self.fail(key_line, f"unknown key {key!r} in {section} entry {name!r}"
+                                f"{did_you_mean(key, SECTIONS[section])}")
+        missing = REQUIRED[section] - set(entry)
+        if missing:
+            raise self.fail(line, f"{section} entry {name!r} lacks {', '.join(sorted(missing))}")
+
+    def check_names(self, entry: Located, key: str, kind: str, valid: Iterable[str]) -> None:
+        values = entry.get(key)
+        if values is None:
+            return
+        line = entry.lines[key]
+        if not isinstance(values, list):
+            raise self.fail(line, f"{key} must be a list")
+        valid = set(valid)
+        for value in values:
+            if value not in valid:
+                raise self.fail(line, f"unknown {kind} {value!r}{did_you_mean(str(value), valid)}")
+
+    def check_references(self, reg: Registry) -> None:
+        for name, task in reg.tasks.items():
+            if self.task_names is not None and name not in self.task_names:
+                raise self.fail(task.line, f"unknown task {name!r}{did_you_mean(name, self.task_names)}")
+            self.check_names(task, "languages", "language", reg.languages)
+        for name, entry in reg.paradigms.items():
+            self.check_paradigm(name, entry)
+        for name, exp in reg.experiments.items():
+            self.check_names(exp, "paradigms", "paradigm", set(reg.paradigms) | set(self.plugins or {}))
+            self.check_names(exp, "languages", "language", reg.languages)
+            self.check_names(exp, "models", "model", reg.models)
+            self.check_names(exp, "tasks", "task", reg.tasks)
+
+    def check_paradigm(self, name: str, entry: Located) -> None:
+        if self.plugins is None:
+            return
+        plugin = entry["plugin"]
+        if plugin not in self.plugins:
+            raise self.fail(entry.lines["plugin"], f"unknown plugin {plugin!r}{did_you_mean(plugin, self.plugins)}")
+        defaults = entry.get("defaults") or Located()
+        if not isinstance(defaults, Located):
+            raise self.fail(entry.lines["defaults"], f"defaults of paradigm {name!r} must be a mapping")
+        from harness.config import fields
+
+        valid = [f.name for f in fields(self.plugins[plugin].config_class)]
+        for key, line in defaults.lines.items():
+            if key not in valid:
+                raise self.fail(line, f"unknown {plugin} setting {key!r}{did_you_mean(key, valid)}")
