@@ -31,6 +31,7 @@ LOAD_ENV = "HARNESS_LOAD_PLUGINS"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "harness.rewards",
     "harness.plugins",
+    "harness.plugins.probes",
 )
 
 
@@ -141,7 +142,7 @@ def collect(pm: pluggy.PluginManager) -> Catalog:
     }
     for kind, check in checks.items():
         caller = getattr(pm.hook, f"register_{kind}")
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        for impl in caller.get_hookimpls():  # registration order (pluggy calls them in reverse)
             plugin = impl.plugin_name
 
             def register(obj: Any, _kind: str = kind, _plugin: str = plugin) -> None:

@@ -29,6 +29,12 @@ def test_wheel_contents(wheel):
     task_yamls = [n for n in names if n.startswith("harness/tasks/") and (n.endswith(".yaml") or n.endswith("_yaml"))]
     source_yamls = [p for p in (REPO / "tasks").rglob("*") if p.suffix == ".yaml" or p.name.endswith("_yaml")]
     assert len(task_yamls) == len(source_yamls)
+    for folder, package in [("harness", "harness"), ("plugins", "harness/plugins"), ("trainers", "harness/trainers"),
+                            ("tasks", "harness/tasks")]:
+        for source in (REPO / folder).rglob("*.py"):
+            if "__pycache__" not in source.parts:
+                wanted = f"{package}/{source.relative_to(REPO / folder).as_posix()}"
+                assert wanted in names, f"{wanted} is missing from the wheel (add its package to pyproject.toml)"
     tops = {n.split("/")[0] for n in names}
     assert tops <= {"harness", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}, tops
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()

@@ -54,19 +54,19 @@ def test_good_registry_loads(tmp_path):
     assert reg.resolve_model("org/other") == "org/other"
     plugin, defaults, where = reg.paradigm_defaults("grpo")
     assert (plugin, defaults) == ("grpo", {"learning_rate": 1e-6})
-    assert where.endswith("registry.yaml:12")
+    assert where.endswith("registry.yaml:11")
 
 
 @pytest.mark.parametrize(
     "old, new, message",
     [
-        ("plugin: grpo", "plugin: grpoo", r"registry.yaml:11: unknown plugin 'grpoo'; did you mean 'grpo'\?"),
+        ("plugin: grpo", "plugin: grpoo", r"registry.yaml:10: unknown plugin 'grpoo'; did you mean 'grpo'\?"),
         ("languages: [en, de], models", "languages: [en, dee], models",
-         r"registry.yaml:14: unknown language 'dee'; did you mean 'de'\?"),
-        ("tasks: [mgsm_xling]", "tasks: [mgsm_xlin]", r"registry.yaml:14: unknown task 'mgsm_xlin'; did you mean 'mgsm_xling'\?"),
+         r"registry.yaml:13: unknown language 'dee'; did you mean 'de'\?"),
+        ("tasks: [mgsm_xling]", "tasks: [mgsm_xlin]", r"registry.yaml:13: unknown task 'mgsm_xlin'; did you mean 'mgsm_xling'\?"),
         ("models:\n", "modells:\n", r"registry.yaml:4: unknown section 'modells'; did you mean 'models'\?"),
         ("{path: \"builtin:tiny\"}", "{pth: \"builtin:tiny\"}", r"registry.yaml:5: unknown key 'pth' in models entry 'tiny'; did you mean 'path'\?"),
-        ("{learning_rate: 1.0e-6}", "{learning_rat: 1.0e-6}", r"registry.yaml:12: unknown grpo setting 'learning_rat'; did you mean 'learning_rate'\?"),
+        ("{learning_rate: 1.0e-6}", "{learning_rat: 1.0e-6}", r"registry.yaml:11: unknown grpo setting 'learning_rat'; did you mean 'learning_rate'\?"),
         ("mgsm_xling: {languages: [en, de]}", "mgsm_xlng: {languages: [en, de]}", r"registry.yaml:7: unknown task 'mgsm_xlng'; did you mean 'mgsm_xling'\?"),
         ("  de: {name: German, langid: de}", "  de: {name: German}", r"registry.yaml:3: languages entry 'de' lacks langid"),
         ("  de: {name: German, langid: de}", "  en: {name: German, langid: de}", r"registry.yaml:3: duplicate key 'en' \(first at line 2\)"),
