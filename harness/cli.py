@@ -75,15 +75,12 @@ def _table(title: str, *columns: str) -> Table:
 @app.command()
 def plugins() -> None:
     """List loaded plugins and what each contributes (paradigms, rewards, probes)."""
-    from importlib.metadata import PackageNotFoundError, version
+    from harness import __version__
 
     catalog = _catalog()
-    table = _table("Plugins", "plugin", "version", "contributes")
+    table = _table("Plugins", "plugin", "package", "contributes")
     for plugin, items in sorted(catalog.by_plugin().items()):
-        try:
-            ver = version(plugin.split(".")[0].replace("harness", "xling-harness"))
-        except PackageNotFoundError:
-            ver = ""
+        ver = catalog.packages.get(plugin, f"xling-harness {__version__} (built in)")
         kinds: dict[str, list[str]] = {}
         for kind, name in items:
             kinds.setdefault(kind, []).append(name)
@@ -199,21 +196,140 @@ def train(
     ), catalog=_catalog(), registry=_registry(), console=console)
 
 
-# --- eval --------------------------------------------------------------------------------------
+# --- eval, tasks-path, gen (owned by the evaluation issue) --------------------------------------
 
 
 @app.command("eval")
 def eval_(
     model: Annotated[str, typer.Option(help="Model alias, run directory, path or hub id.")] = "tiny",
-    tasks: Annotated[str, typer.Option(help="Comma-separated task families or tasks.")] = "mgsm_xling",
+    tasks: Annotated[str, typer.Option(help="Comma-separated task families or tasks (mgsm_xling, mgsm_xling_de).")] = "mgsm_xling",
+    backend: Annotated[str, typer.Option(help="Inference backend: hf (transformers) or vllm.")] = "hf",
+    limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N problems of each task.")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Local data mirror (default: $HARNESS_DATA_DIR, else the HF hub).")] = None,
+    num_repeats: Annotated[int, typer.Option("--num-repeats", "-k", help="Sampling runs with different seeds (1: one greedy run).")] = 1,
+    max_gen_toks: Annotated[Optional[int], typer.Option("--max-gen-toks", help="Token budget per response (default: each task's own).")] = None,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature when --num-repeats > 1.")] = 0.6,
+    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling when --num-repeats > 1.")] = 0.95,
+    seed: Annotated[int, typer.Option(help="Seed of the first run (run i uses seed + i).")] = 0,
+    batch_size: Annotated[str, typer.Option("--batch-size", help="hf backend batch size (an integer or 'auto').")] = "8",
+    max_model_len: Annotated[Optional[int], typer.Option("--max-model-len", help="Context length (prompt + response) to allocate.")] = None,
+    consistency: Annotated[bool, typer.Option("--consistency-prompt", help="Add the reason-in-the-question's-language instruction.")] = False,
+    gen_kwargs: Annotated[Optional[str], typer.Option("--gen-kwargs", help="Extra generation kwargs, key=value,...")] = None,
+    base: Annotated[Optional[str], typer.Option(help="Base model's eval run or results file: adds Gen to the results.")] = None,
+    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default: a new one under runs/).")] = None,
 ) -> None:
     """Evaluate a model on task families with lm-eval (see `harness ls tasks`)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from harness.evaluation import EvalRequest, language_table, run_eval
+
     registry = _registry()
-    names = [t.strip() for t in tasks.split(",") if t.strip()]
-    for name in names:
-        if name not in registry.tasks:
-            raise unknown("task", name, registry.tasks)
-    raise UserError("no evaluation backend is installed yet")  # replaced when the tasks land
+    request = EvalRequest(
+        model=model, tasks=[t.strip() for t in tasks.split(",") if t.strip()], backend=backend, limit=limit,
+        data_dir=str(data_dir) if data_dir else None, num_repeats=num_repeats, max_gen_toks=max_gen_toks,
+        temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size, max_model_len=max_model_len,
+        consistency=consistency, gen_kwargs=gen_kwargs, base=base, run_dir=run_dir,
+    )
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err_console, transient=True) as progress:
+        bar = progress.add_task(f"evaluating {model} on {tasks}", total=num_repeats)
+
+        def on_run(i: int, total: int) -> None:
+            progress.update(bar, completed=i, description=f"run {i + 1}/{total}: {model} on {tasks} ({backend})")
+
+        run, results = run_eval(request, registry, console=console, on_run=on_run)
+    header, rows = language_table(results, request.tasks)
+    table = _table(f"Accuracy (%) of {model}" + (f", mean ± std of {num_repeats} runs" if num_repeats > 1 else ""), *header)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    if "gen" in results:
+        _print_gen(results["gen"])
+    console.print(f"results: {run.path / 'results.json'}", highlight=False, soft_wrap=True)
+
+
+@app.command("tasks-path")
+def tasks_path() -> None:
+    """Print the task folder to give lm-eval as --include_path."""
+    from harness.tasks_index import tasks_dir
+
+    typer.echo(str(tasks_dir()))
+
+
+@app.command("gen")
+def gen(
+    results: Annotated[list[str], typer.Argument(help="Eval runs or results files of the trained models.")],
+    base: Annotated[str, typer.Option(help="The base model's eval run or results file.")],
+    metric: Annotated[Optional[str], typer.Option(help="Metric to use (default: strict_acc, else the first found).")] = None,
+) -> None:
+    """Gen: mean over languages of (Acc(M) - Acc(base)) / (1 - Acc(base)), per task family."""
+    from harness.gen import compute_gen, load_results
+
+    base_results = load_results(base)
+    for spec in results:
+        console.print(f"[bold]{spec}[/]", highlight=False)
+        scores = compute_gen(load_results(spec), base_results, metric)
+        _print_gen({f: s.to_dict() for f, s in scores.items()})
+
+
+def _print_gen(scores: dict) -> None:
+    for family, score in sorted(scores.items()):
+        table = _table(f"Gen {family} ({score['metric']}): "
+                       + ("n/a" if score["gen"] is None else f"{100 * score['gen']:.1f}"),
+                       "language", "base %", "model %", "term")
+        for lang, acc in score["model_acc"].items():
+            term = score["terms"].get(lang)
+            table.add_row(lang, f"{100 * score['base_acc'][lang]:.1f}", f"{100 * acc:.1f}",
+                          "left out (base 100%)" if term is None else f"{100 * term:.1f}")
+        console.print(table)
+
+
+# --- probe (owned by the probes issue; the probes live in plugins/probes/) ---------------------
+
+
+@app.command("probe")
+def probe(
+    names: Annotated[str, typer.Argument(help="Probe(s) to run, comma-separated (see `harness ls probes`).")],
+    model: Annotated[str, typer.Option(help="Model alias, training run, eval run, path or hub id.")] = "tiny",
+    base: Annotated[Optional[str], typer.Option(help="The base model the studied one was trained from (drift).")] = None,
+    lang: Annotated[list[str], typer.Option("--lang", "-l", help="Languages: de, or en,zh,de (default: all ten).")] = [],
+    num_problems: Annotated[int, typer.Option(help="Problems per language.")] = 16,
+    k: Annotated[int, typer.Option("--k", "-k", help="Responses sampled per problem.")] = 4,
+    max_new_tokens: Annotated[int, typer.Option(help="Longest sampled response, in tokens.")] = 256,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")] = 0.95,
+    backend: Annotated[str, typer.Option(help="Sampler: transformers, or vllm when installed.")] = "transformers",
+    batch_size: Annotated[int, typer.Option(help="Prompts per forward pass.")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of sampling and problem selection.")] = 0,
+    data: Annotated[str, typer.Option(help="Problems: 'toy' or an MGSM mirror folder (mgsm_<lang>.tsv).")] = "toy",
+    samples: Annotated[Optional[Path], typer.Option(help="An eval run: probe its responses and questions.")] = None,
+    compare: Annotated[list[str], typer.Option(help="More trained models for drift, label=model (repeatable).")] = [],
+    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default: a new one under runs/).")] = None,
+) -> None:
+    """Run mechanism probes on a model alone (they also run after `harness eval --probes`)."""
+    from harness.plugins.probes.build import ProbeOptions, run_standalone
+    from harness.probe import parse_names
+
+    pairs = [item.partition("=") for item in compare]
+    if any(not sep or not label or not spec for label, sep, spec in pairs):
+        raise UserError("--compare takes label=model, e.g. --compare rl_de=runs/train-grpo-de")
+    run, results = run_standalone(
+        parse_names(names), model=model, base=base, languages=parse_names(lang) or None, samples_from=samples,
+        compare={label: spec for label, _, spec in pairs}, label=None, run_dir=run_dir, probes=_catalog().probes,
+        options=ProbeOptions(num_problems=num_problems, k=k, max_new_tokens=max_new_tokens, temperature=temperature,
+                             top_p=top_p, backend=backend, batch_size=batch_size, seed=seed, data=data),
+    )
+    for name, result in results.items():
+        rows = result.get("table") or []
+        if not rows:
+            console.print(f"[bold]{name}[/]: {result.get('skipped', 'no rows')}", highlight=False)
+            continue
+        table = _table(name, *rows[0])
+        for row in rows:
+            table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()))
+        console.print(table)
+        console.print(f"[dim]{result.get('definition', '')}[/]", highlight=False)
+    console.print(f"probes: {run.path / 'probes.json'}", highlight=False, soft_wrap=True)
 
 
 # --- entry point -------------------------------------------------------------------------------

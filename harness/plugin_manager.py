@@ -70,6 +70,8 @@ class Catalog:
     probes: dict[str, Any] = field(default_factory=dict)
     owner: dict[tuple[str, str], str] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
+    packages: dict[str, str] = field(default_factory=dict)
+    """Entry-point plugin name -> "distribution version"."""
 
     def by_plugin(self) -> dict[str, list[tuple[str, str]]]:
         """plugin name -> [(kind, name)] it contributed."""
@@ -110,11 +112,15 @@ def make_plugin_manager(
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     pm.harness_failures = []  # type: ignore[attr-defined]
+    pm.harness_packages = {}  # type: ignore[attr-defined]  # plugin name -> "package version"
     for module in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(module), name=module)
     candidates: list[tuple[str, str, Callable[[], object]]] = []
     if entry_points:
-        candidates += [(ep.name, _package_of(ep), ep.load) for ep in _entry_points()]
+        for ep in _entry_points():
+            candidates.append((ep.name, _package_of(ep), ep.load))
+            if ep.dist is not None:
+                pm.harness_packages[ep.name] = f"{ep.dist.name} {ep.dist.version}"
     candidates += [(name, name, (lambda p=plugin: p)) for name, plugin in extra]
     for name, package, load in candidates:
         if pm.has_plugin(name):
@@ -134,7 +140,8 @@ def collect(pm: pluggy.PluginManager) -> Catalog:
     """Call every ``register_*`` hook, attributing each contribution to its plugin."""
     from harness.paradigm import check_paradigm
 
-    catalog = Catalog(failures=list(getattr(pm, "harness_failures", [])))
+    catalog = Catalog(failures=list(getattr(pm, "harness_failures", [])),
+                      packages=dict(getattr(pm, "harness_packages", {})))
     checks: dict[str, Callable[[Any], None]] = {
         "paradigms": check_paradigm,
         "rewards": functools.partial(_check_named, "reward"),

@@ -43,6 +43,7 @@ def test_plugins_lists_contributions(capsys):
     code, out, _ = run(capsys, "plugins")
     assert code == 0
     assert "harness.rewards" in out and "example_lm" in out and "paradigms: example_lm" in out
+    assert "harness-example-paradigm 0.1.0" in " ".join(out.split())
 
 
 def test_validate_reports_counts(capsys):
