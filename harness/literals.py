@@ -25,7 +25,9 @@ class Literals:
     question_word: str
     """'Question' as the MGSM exemplars write it (few-shot prompts)."""
     answer_phrases: tuple[str, ...]
-    """Localized 'the answer is' phrases, most common first (flexible-extract fallback)."""
+    """Localized 'the answer is' phrases, most common first (flexible-extract fallback). Matched
+    case-insensitively anywhere, so the short generalisations at the end ("answer is") also find
+    "The final answer is" and "The correct answer is"."""
     reason_in_language: str
     """The consistency instruction: reason (and answer) in this language."""
 
@@ -38,7 +40,7 @@ LITERALS: dict[str, Literals] = {
     for lit in (
         Literals(
             "en", "English", "English", "en", "Question",
-            ("The answer is", "the answer is", "Final answer:", "Answer:"),
+            ("The answer is", "the answer is", "Final answer:", "Answer:", "answer is"),
             "Please reason step by step in English.",
         ),
         Literals(
@@ -48,22 +50,22 @@ LITERALS: dict[str, Literals] = {
         ),
         Literals(
             "de", "German", "Deutsch", "de", "Frage",
-            ("Die Antwort ist", "Die Antwort lautet", "die Antwort ist", "Antwort:"),
+            ("Die Antwort ist", "Die Antwort lautet", "die Antwort ist", "Antwort:", "Antwort ist", "Antwort lautet", "Ergebnis ist", "Ergebnis:"),
             "Bitte denke Schritt für Schritt auf Deutsch nach.",
         ),
         Literals(
             "es", "Spanish", "Español", "es", "Pregunta",
-            ("La respuesta es", "la respuesta es", "Respuesta:"),
+            ("La respuesta es", "la respuesta es", "Respuesta:", "respuesta es", "respuesta final es"),
             "Por favor, razona paso a paso en español.",
         ),
         Literals(
             "fr", "French", "Français", "fr", "Question",
-            ("La réponse est", "la réponse est", "Réponse :", "Réponse:"),
+            ("La réponse est", "la réponse est", "Réponse :", "Réponse:", "réponse est", "réponse finale est"),
             "Veuillez raisonner étape par étape en français.",
         ),
         Literals(
             "ja", "Japanese", "日本語", "ja", "問題",
-            ("答えは", "答え：", "答え:", "解答："),
+            ("答えは", "答え：", "答え:", "解答：", "正解は"),
             "日本語で段階的に推論してください。",
         ),
         Literals(
@@ -78,7 +80,7 @@ LITERALS: dict[str, Literals] = {
         ),
         Literals(
             "sw", "Swahili", "Kiswahili", "sw", "Swali",
-            ("Jibu ni", "jibu ni", "Jibu:"),
+            ("Jibu ni", "jibu ni", "Jibu:", "jibu la mwisho ni"),
             "Tafadhali fikiri hatua kwa hatua kwa Kiswahili.",
         ),
         Literals(

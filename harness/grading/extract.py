@@ -23,23 +23,6 @@ MAX_PHRASES = 20
 _BOXED = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _BRACES = re.compile(r"\\\\|\\[{}]|[{}]")  # "\\" and "\{" do not open or close a TeX group
 
-# Generalisations of the LITERALS phrases, matched case-insensitively: "answer is" also finds
-# "The final answer is" and "the correct answer is". (Candidates for harness/literals.py.)
-_PHRASE_VARIANTS: dict[str, tuple[str, ...]] = {
-    "en": ("answer is", "answer:"),
-    "zh": ("答案是", "答案为", "答案："),
-    "de": ("Antwort ist", "Antwort lautet", "Antwort:", "Ergebnis ist", "Ergebnis:"),
-    "es": ("respuesta es", "respuesta final es", "respuesta:"),
-    "fr": ("réponse est", "réponse finale est", "réponse :", "réponse:"),
-    "ja": ("答えは", "答え：", "答え:", "正解は"),
-    "ru": ("ответ —", "ответ:", "ответ -", "ответ"),
-    "th": ("คำตอบคือ", "คำตอบ:", "คำตอบ"),
-    "sw": ("jibu ni", "jibu:", "jibu la mwisho ni"),
-    "bn": ("উত্তর হল", "উত্তর হলো", "উত্তর:", "উত্তর"),
-    "te": ("సమాధానం", "జవాబు"),
-}
-
-
 # --- \boxed{} -----------------------------------------------------------------------------------
 
 
@@ -113,7 +96,7 @@ def answer_phrases(lang: str | None) -> tuple[str, ...]:
     codes = [lang, "en"] if lang in LITERALS else list(LITERALS)
     phrases: dict[str, None] = {}
     for code in codes:
-        for phrase in LITERALS[code].answer_phrases + _PHRASE_VARIANTS.get(code, ()):
+        for phrase in LITERALS[code].answer_phrases:
             phrases[phrase] = None
     return tuple(phrases)
 
