@@ -14,6 +14,7 @@ script are not (Swahili at 20 letters: 65%), hence :data:`MIN_LETTERS`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
@@ -39,8 +40,22 @@ _CLOSER = {"$$": "$$", "\\[": "\\]", "\\(": "\\)", "$": "$"}
 MAX_MATH_CHARS = 5000
 """A math delimiter left open longer than this is not math (a stray "$" must not eat prose)."""
 _LATEX_COMMAND = re.compile(r"\\[A-Za-z]+\*?|\\.")
-_NOISE = re.compile(r"https?://\S+|[\d_^{}\[\]()<>=+*/\\|~$%#&@]+")
+_NOISE = re.compile(r"https?://\S+|[\d_^{}\[\]()<>=+*/\\|~$%#&@·]+")
 _SPACES = re.compile(r"\s+")
+
+
+class _SymbolsToSpace(dict):
+    """str.translate table turning every Unicode symbol (math ×÷·±, currency, arrows, emoji:
+    categories S*) into a space, filled lazily so it runs at C speed after warm-up. langid reads
+    a run of "× × ×" as Bengali otherwise."""
+
+    def __missing__(self, codepoint: int) -> int | str:
+        value: int | str = " " if unicodedata.category(chr(codepoint)).startswith("S") else codepoint
+        self[codepoint] = value
+        return value
+
+
+_SYMBOLS_TO_SPACE = _SymbolsToSpace()
 _LINE_SPACES = re.compile(r"[^\S\n]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:。！？；])\s*|\n+")
 
@@ -98,7 +113,7 @@ def clean_text(text: str, *, keep_lines: bool = False) -> str:
     text = _CODE_BLOCK.sub(" ", text)
     text = strip_math(text)
     text = _LATEX_COMMAND.sub(" ", text)
-    text = _NOISE.sub(" ", text)
+    text = _NOISE.sub(" ", text).translate(_SYMBOLS_TO_SPACE)
     return (_LINE_SPACES if keep_lines else _SPACES).sub(" ", text).strip()
 
 

@@ -147,3 +147,12 @@ def test_mgsm_questions(lang):
     rows = read_mgsm(lang)
     accuracy = sum(main_language(q, candidates) == lang for q, _ in rows) / len(rows)
     assert accuracy >= 0.98, accuracy
+
+
+def test_math_and_currency_symbols_are_not_language():
+    from harness.language_id import clean_text, main_language
+
+    assert clean_text("kauft × 3 ÷ 2 · 4 ± 1 → € ¥ ✓") == "kauft"
+    # A German sentence with a run of multiplication signs stays German (langid read "× × ×" as Bengali).
+    text = "Sie kauft drei Äpfel und zwei Birnen für ihre Familie × × × × × × × ×"
+    assert main_language(text) == "de"

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
 from harness.config import option
 from harness.hookspecs import hookimpl
 from harness.paradigm import TrainContext, TrainResult
@@ -29,6 +26,10 @@ class ExampleLM:
     config_class = ExampleLMConfig
 
     def train(self, context: TrainContext, config: ExampleLMConfig) -> TrainResult:
+        # Heavy imports inside train: plugins load on every `harness` command, even `harness ls`.
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
         torch.manual_seed(context.seed)
         tokenizer = AutoTokenizer.from_pretrained(context.model)
         model = AutoModelForCausalLM.from_pretrained(context.model)

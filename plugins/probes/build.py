@@ -1,0 +1,161 @@
+"""Building a :class:`ProbeContext` from what a user asked for: the settings of an evaluation
+(``post_eval``) or the flags of ``harness probe``. Both go through :func:`make_context`."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.config import coerce, option
+from harness.literals import LITERALS, STUDY_LANGUAGES
+from harness.probe import (
+    ProbeContext, load_problems, parse_names, problems_from_samples, read_eval_samples,
+)
+from harness.rundir import RunDir
+
+
+@dataclass
+class ProbeOptions:
+    """How the probes sample and what they probe with: keys of ``settings["probe_options"]``
+    under ``post_eval``, flags of ``harness probe``."""
+
+    num_problems: int = option(16, help="Problems per language in the probe set.")
+    k: int = option(4, help="Responses sampled per problem (self-similarity needs 2 or more).")
+    max_new_tokens: int = option(256, help="Longest sampled response, in tokens.")
+    temperature: float = option(1.0, help="Sampling temperature (the study's rollouts: 1.0).")
+    top_p: float = option(0.95, help="Nucleus sampling threshold (the study's rollouts: 0.95).")
+    backend: str = option("transformers", help="Sampler: transformers, or vllm when installed.")
+    batch_size: int = option(8, help="Prompts per forward pass or generate call.")
+    seed: int = option(0, help="Seed of sampling and of the problem selection.")
+    data: str = option("toy", help="Problems when no eval samples are given: 'toy' or an MGSM mirror folder.")
+
+
+def options_from(settings: Mapping[str, Any]) -> ProbeOptions:
+    """The probe options of an evaluation's ``settings``: its ``probe_options`` mapping only, as
+    the evaluation's own keys (``backend``, ``temperature``, ``batch_size``) mean other things."""
+    merged = dict(settings.get("probe_options") or {})
+    unknown_keys = sorted(set(merged) - {f.name for f in dataclasses.fields(ProbeOptions)})
+    if unknown_keys:
+        from harness.errors import unknown
+
+        raise unknown("probe option", unknown_keys[0], [f.name for f in dataclasses.fields(ProbeOptions)])
+    hints = typing.get_type_hints(ProbeOptions)
+    values = {f.name: coerce(merged[f.name], hints[f.name], f.name)
+              for f in dataclasses.fields(ProbeOptions) if merged.get(f.name) is not None}
+    return ProbeOptions(**values)
+
+
+def resolve(spec: str) -> str:
+    """A loadable model path for: a model folder; an eval run (or its results.json), whose
+    evaluated model it is; a model alias, training run or hub id (:func:`resolve_model`)."""
+    path = Path(str(spec)).expanduser()
+    if (path / "config.json").is_file():
+        return str(path)
+    results = path / "results.json" if path.is_dir() else path
+    if results.name == "results.json" and results.is_file():
+        import json
+
+        evaluated = (json.loads(results.read_text(encoding="utf-8")).get("harness") or {}).get("model_path")
+        if evaluated:
+            return str(evaluated)
+    from harness.models import resolve_model
+    from harness.registry import load_registry
+
+    return resolve_model(str(spec), load_registry())
+
+
+def make_context(run: RunDir, *, model: str, base: str | None = None, languages: list[str] | None = None,
+                 samples_from: Path | None = None, compare: Mapping[str, str] | None = None,
+                 label: str | None = None, options: ProbeOptions | None = None) -> ProbeContext:
+    """A context for ``model`` (and ``base``), probing with the questions of the eval run in
+    ``samples_from`` when it has samples, else with ``options.num_problems`` problems per
+    language from ``options.data``."""
+    options = options or ProbeOptions()
+    samples = read_eval_samples(samples_from) if samples_from else {}
+    seen = [lang for by_lang in samples.values() for lang in by_lang]
+    order = {code: i for i, code in enumerate(LITERALS)}  # the study's languages first, in its order
+    languages = parse_names(languages) or sorted(set(seen), key=lambda c: order.get(c, len(order))) \
+        or list(STUDY_LANGUAGES)
+    _check(languages, options)
+    problems = problems_from_samples(samples, languages, options.num_problems)
+    missing = [lang for lang in languages if lang not in problems]
+    if missing:
+        problems.update(load_problems(options.data, missing, options.num_problems, options.seed))
+    return ProbeContext(
+        model=resolve(model), base_model=resolve(base) if base else None, run=run, languages=languages,
+        problems=problems, samples=samples, compare={k: resolve(v) for k, v in (compare or {}).items()},
+        label=label or _label(model), k=options.k, max_new_tokens=options.max_new_tokens,
+        temperature=options.temperature, top_p=options.top_p, seed=options.seed, backend=options.backend,
+        batch_size=options.batch_size,
+    )
+
+
+def _check(languages: list[str], options: ProbeOptions) -> None:
+    from harness.errors import UserError, unknown
+    from harness.literals import LITERALS
+    from harness.plugins.probes.sampling import BACKENDS
+
+    for code in languages:
+        if code not in LITERALS:
+            raise unknown("language", code, LITERALS)
+    if options.backend not in BACKENDS:
+        raise unknown("sampling backend", options.backend, BACKENDS)
+    if options.num_problems < 1 or options.k < 1 or options.max_new_tokens < 1:
+        raise UserError("--num-problems, --k and --max-new-tokens must be at least 1")
+
+
+def context_from_settings(run: RunDir, settings: Mapping[str, Any]) -> ProbeContext:
+    """The context of ``post_eval``: the evaluated model, the eval run's samples and questions."""
+    from harness.errors import UserError
+
+    model = settings.get("model_path") or settings.get("resolved_model") or settings.get("model")
+    if not model:
+        raise UserError("probes after evaluation need the evaluated model in settings['model']")
+    return make_context(
+        run, model=str(model), base=settings.get("base"), languages=settings.get("languages"),
+        samples_from=run.path, compare=settings.get("compare"), label=settings.get("label"),
+        options=options_from(settings),
+    )
+
+
+def _label(spec: str) -> str:
+    """A short name for a model in tables and plots: ``run-dir/model`` -> ``run-dir``."""
+    path = Path(str(spec).rstrip("/"))
+    if path.name in {"model", "final", "checkpoint"} and path.parent.name:
+        return path.parent.name
+    return path.name or str(spec)
+
+
+def run_standalone(names: list[str], *, model: str, base: str | None, languages: list[str] | None,
+                   samples_from: Path | None, compare: Mapping[str, str], label: str | None,
+                   options: ProbeOptions, run_dir: Path | None, probes: Mapping[str, Any]) -> tuple[RunDir, dict]:
+    """``harness probe``: a run directory of its own, with config, manifest, probes.json and plots."""
+    from harness.errors import unknown
+    from harness.probe import run_probes
+    from harness.rundir import hash_records
+
+    for name in names:  # before anything is loaded or written
+        if name not in probes:
+            raise unknown("probe", name, probes)
+    _check(parse_names(languages), options)
+    run = RunDir.create("probe", f"{'+'.join(names)}-{_label(model)}", path=run_dir)
+    context = make_context(run, model=model, base=base, languages=languages, samples_from=samples_from,
+                           compare=compare, label=label, options=options)
+    run.write_config({
+        "command": "probe", "probes": names, "model": model, "resolved_model": context.model, "base": base,
+        "resolved_base": context.base_model, "compare": context.compare, "languages": context.languages,
+        "samples_from": str(samples_from) if samples_from else None, **dataclasses.asdict(options),
+    })
+    problems = [p for lang in context.languages for p in context.problems.get(lang, [])]
+    run.write_manifest(command="probe", seed=options.seed, data_hashes={"problems": hash_records(problems)})
+    try:
+        results = run_probes(names, context, probes)
+    except BaseException as exc:
+        run.finish("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed", error=repr(exc))
+        raise
+    run.finish("finished")
+    return run, results
