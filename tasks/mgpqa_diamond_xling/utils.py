@@ -1,0 +1,31 @@
+"""mgpqa_diamond_xling: GPQA-Diamond multiple choice in eleven languages; the boxed letter is
+graded (``kind="choice"``). The study reports En, Zh and De: those form the group.
+
+lm-eval calls the functions below through ``!function utils.<name>``. Run ``python utils.py`` to
+regenerate the per-language YAML files and the group file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness import taskkit
+from harness.datasets_local import load_gpqa_diamond
+
+FAMILY = "mgpqa_diamond_xling"
+VERSION = 1.0
+GROUP_LANGUAGES = ("en", "zh", "de")
+EXTRA_LANGUAGES = ("es", "fr", "ja", "ru", "th", "sw", "bn", "te")
+
+load_test = taskkit.dataset_hook(load_gpqa_diamond)
+doc_to_text = taskkit.doc_to_text
+process_results = taskkit.process_results
+
+
+def generate(folder: Path = Path(__file__).resolve().parent) -> None:
+    taskkit.write_task_yamls(folder, FAMILY, GROUP_LANGUAGES + EXTRA_LANGUAGES, common=f"{FAMILY}_common_yaml")
+    taskkit.write_group_yaml(folder, FAMILY, GROUP_LANGUAGES, version=VERSION)
+
+
+if __name__ == "__main__":
+    generate()
