@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -60,6 +61,22 @@ def _registry():
     from harness.tasks_index import task_families
 
     return load_registry(_state["registry"], plugins=_catalog().paradigms, task_names=task_families())
+
+
+def _key_values(text: str | None, flag: str) -> dict:
+    """``"k=4,max_new_tokens=64"`` as a dict with numbers parsed; a malformed item is a UserError."""
+    out: dict = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"{flag} takes key=value pairs separated by commas, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            out[key.strip()] = value
+    return out
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -217,6 +234,8 @@ def eval_(
     gen_kwargs: Annotated[Optional[str], typer.Option("--gen-kwargs", help="Extra generation kwargs, key=value,...")] = None,
     base: Annotated[Optional[str], typer.Option(help="Base model's eval run or results file: adds Gen to the results.")] = None,
     run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default: a new one under runs/).")] = None,
+    probes: Annotated[Optional[str], typer.Option(help="Probes to run afterwards, a,b (see `harness ls probes`).")] = None,
+    probe_options: Annotated[Optional[str], typer.Option("--probe-options", help="Probe settings, key=value,... (k, max_new_tokens, num_problems).")] = None,
 ) -> None:
     """Evaluate a model on task families with lm-eval (see `harness ls tasks`)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -229,6 +248,7 @@ def eval_(
         data_dir=str(data_dir) if data_dir else None, num_repeats=num_repeats, max_gen_toks=max_gen_toks,
         temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size, max_model_len=max_model_len,
         consistency=consistency, gen_kwargs=gen_kwargs, base=base, run_dir=run_dir,
+        probes=probes, probe_options=_key_values(probe_options, "--probe-options"),
     )
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err_console, transient=True) as progress:
@@ -245,6 +265,8 @@ def eval_(
     console.print(table)
     if "gen" in results:
         _print_gen(results["gen"])
+    for name, figures in results.get("probes", {}).items():
+        console.print(f"probe {name}: {run.path / 'probes.json'}", highlight=False, soft_wrap=True)
     if "gen_error" in results:
         err_console.print(f"[yellow]warning:[/] no Gen: {results['gen_error']}", highlight=False)
     console.print(f"results: {run.path / 'results.json'}", highlight=False, soft_wrap=True)

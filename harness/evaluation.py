@@ -53,6 +53,10 @@ class EvalRequest:
     run_dir: Path | None = None
     gen_kwargs: str | None = None
     """Extra lm-eval generation kwargs, ``key=value,...`` (applied last)."""
+    probes: str | None = None
+    """Probes to run after the evaluation through the ``post_eval`` hook, ``a,b``."""
+    probe_options: dict[str, Any] = field(default_factory=dict)
+    """Settings of those probes (``k``, ``max_new_tokens``, ``num_problems``, ...)."""
 
 
 # --- tasks ---------------------------------------------------------------------------------------
@@ -214,6 +218,7 @@ def run_eval(request: EvalRequest, registry, *,
     if request.num_repeats < 1:
         raise UserError("--num-repeats must be at least 1")
     names = resolve_task_names(request.tasks, list(registry.tasks))
+    probe_names = _check_probes(request.probes)
     base_results = _load_base(request.base)
     model_path = resolve_model(request.model, registry)
     data_dir = resolve_data_dir(request.data_dir)
@@ -231,6 +236,9 @@ def run_eval(request: EvalRequest, registry, *,
         if base_results is not None:
             add_gen(summary, base_results, request.base)
         run.write_json("results.json", summary)
+        if probe_names or _has_third_party_post_eval():
+            settings = {**asdict(request), "probes": probe_names, "model_path": model_path, "tasks": names}
+            _post_eval(run, summary, settings)
     except BaseException as exc:
         run.finish("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed", error=repr(exc))
         raise
@@ -238,6 +246,39 @@ def run_eval(request: EvalRequest, registry, *,
         logging.getLogger("harness").removeHandler(handler)
     run.finish("finished")
     return run, summary
+
+
+def _check_probes(probes: str | None) -> list[str]:
+    """The probe names asked for, checked against the registered probes before anything runs."""
+    from harness.plugin_manager import get_catalog
+    from harness.probe import parse_names
+
+    names = parse_names(probes)
+    known = get_catalog().probes
+    for name in names:
+        if name not in known:
+            raise unknown("probe", name, known)
+    return names
+
+
+def _has_third_party_post_eval() -> bool:
+    from harness.plugin_manager import DEFAULT_PLUGINS, get_plugin_manager
+
+    return any(i.plugin_name not in DEFAULT_PLUGINS for i in get_plugin_manager().hook.post_eval.get_hookimpls())
+
+
+def _post_eval(run: RunDir, summary: dict, settings: dict) -> None:
+    """Fire ``post_eval``; store each plugin's answer under ``post_eval`` and probe figures under
+    ``probes``, then rewrite results.json."""
+    from harness.plugin_manager import fire_post_eval, get_plugin_manager
+
+    answers = fire_post_eval(get_plugin_manager(), run, summary, settings)
+    if answers:
+        summary["post_eval"] = answers
+        for answer in answers.values():
+            if isinstance(answer, dict) and isinstance(answer.get("probes"), dict):
+                summary.setdefault("probes", {}).update(answer["probes"])
+        run.write_json("results.json", summary)
 
 
 def _evaluate(run: RunDir, manager, names: Sequence[str], model_path: str, request: EvalRequest,

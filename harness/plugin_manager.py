@@ -176,6 +176,27 @@ def collect(pm: pluggy.PluginManager) -> Catalog:
     return catalog
 
 
+def fire_post_eval(pm: pluggy.PluginManager, run: Any, results: dict, settings: dict) -> dict[str, Any]:
+    """Call every ``post_eval`` implementation; returns {plugin name: what it returned}.
+
+    A third-party hook that raises is reported and skipped (strict mode: fatal); ours raise.
+    """
+    out: dict[str, Any] = {}
+    for impl in pm.hook.post_eval.get_hookimpls():
+        kwargs = {"run": run, "results": results, "settings": settings}
+        try:
+            value = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+        except Exception as exc:
+            if impl.plugin_name in DEFAULT_PLUGINS or _strict() or isinstance(exc, UserError):
+                raise
+            warnings.warn(f"post_eval of plugin {impl.plugin_name!r} failed: {type(exc).__name__}: {exc}",
+                          PluginLoadWarning, stacklevel=2)
+            continue
+        if value is not None:
+            out[impl.plugin_name] = value
+    return out
+
+
 def _check_named(kind: str, obj: Any) -> None:
     if not isinstance(getattr(obj, "name", None), str) or not obj.name:
         raise TypeError(f"a {kind} needs a non-empty string name, got {obj!r}")
