@@ -231,3 +231,19 @@ def test_mmlu_prox_lite_bad_answer_stops_the_load(tmp_path):
         load_mmlu_prox_lite("en", tmp_path)
     with pytest.raises(DataError, match="li-lab/MMLU-ProX-Lite"):
         load_mmlu_prox_lite("fr", tmp_path)
+
+
+def test_toy_xling_scripted_offline(tmp_path):
+    """The built-in family needs no data dir: boxed gold on even problems, plain gold on odd ones."""
+    from harness.literals import STUDY_LANGUAGES
+
+    def answer(doc, _):
+        if _index(doc) % 2 == 0:
+            return f"Let me think.\n\\boxed{{{doc['answer']}}}"
+        return f"{doc['answer']}"  # right, but unboxed: strict misses it, flexible finds the number
+
+    results = _evaluate(answer, ["toy_xling"], tmp_path, limit=10)
+    for lang in STUDY_LANGUAGES:
+        assert results[f"toy_xling_{lang}"]["strict_acc,none"] == 0.5
+        assert results[f"toy_xling_{lang}"]["flexible_acc,none"] == 1.0
+    assert results["toy_xling"]["strict_acc,none"] == 0.5
