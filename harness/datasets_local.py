@@ -300,3 +300,97 @@ def to_dataset_dict(splits: dict[str, list[dict]]):
 def with_fields(rows: Iterable[dict], **fields: Any) -> list[dict]:
     return [{**row, **fields} for row in rows]
 
+
+
+# --- multilingual LogiQA (P-MMEval mlogiqa), M-IFEval and IFEval ---------------------------------
+# Appended as one block: the sources are registered here, beside their loaders.
+
+SOURCES["mlogiqa"] = Source("Qwen/P-MMEval", "mlogiqa/{lang}.jsonl",
+                            "rows of the hub's mlogiqa/test/<lang>.jsonl: context, question, option_1..option_4, "
+                            "answer (index 0-3)")
+SOURCES["m_ifeval"] = Source("lightblue/M-IFEval", "m_ifeval/{lang}.jsonl",
+                             "rows of data/<lang>_input_data.jsonl: key, prompt, instruction_id_list, kwargs")
+SOURCES["ifeval"] = Source("google/IFEval", "m_ifeval/{lang}.jsonl",
+                           "rows of the hub's train split: key, prompt, instruction_id_list, kwargs")
+
+MLOGIQA_LANGUAGES = ("en", "zh", "ar", "es", "fr", "ja", "ko", "pt", "th", "vi")
+M_IFEVAL_LANGUAGES = ("en", "es", "fr", "ja")
+"""English is Google's IFEval (what M-IFEval compares against); es fr ja are M-IFEval's own."""
+
+
+def from_hub_file(source: str, path_in_repo: str):
+    """One JSON-lines file of a hub dataset repository, read with the generic ``json`` builder.
+
+    Used where the repository's own loading (a dataset script, or configs that merge every
+    language into one split) does not give one language's rows: ``hf://`` paths bypass both.
+    """
+    import datasets
+
+    spec = SOURCES[source]
+    url = f"hf://datasets/{spec.hf_id}/{path_in_repo}"
+    try:
+        return datasets.load_dataset("json", data_files={"test": url}, split="test")
+    except Exception as exc:  # offline, moved file, hub errors: all end the same way
+        raise DataError(
+            f"could not load {url} from the Hugging Face hub ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}); to work offline, point --data-dir or "
+            f"{DATA_DIR_ENV} at a mirror holding {spec.mirror}"
+        ) from exc
+
+
+def _mlogiqa_answer(value: Any, n_options: int) -> str | None:
+    """The gold letter of an mlogiqa row: ``answer`` is the option's 0-based index (int or digits)."""
+    text = str(value).strip()
+    if not text.isdigit() or int(text) >= n_options:
+        return None
+    return OPTION_LETTERS[int(text)]
+
+
+def load_mlogiqa(lang: str, root: Path | None) -> list[dict]:
+    """P-MMEval's multilingual LogiQA (80 questions per language, four options each)."""
+    if root is not None:
+        path = mirror_file("mlogiqa", root, lang)
+        data, where = read_jsonl(path), str(path)
+    else:
+        data, where = from_hub_file("mlogiqa", f"mlogiqa/test/{lang}.jsonl"), f"Qwen/P-MMEval (mlogiqa, {lang})"
+    labels, rows = _prox_labels(lang), []
+    for i, r in enumerate(data):
+        options = [r.get(f"option_{k}") for k in range(1, 5)]
+        missing = [k for k in ("context", "question", "answer") if r.get(k) in (None, "")]
+        if missing or any(o in (None, "") for o in options):
+            raise DataError(f"{where}: row {i} lacks {', '.join(missing) or 'one of option_1..option_4'}")
+        answer = _mlogiqa_answer(r["answer"], len(options))
+        if answer is None:
+            raise DataError(f"{where}: row {i} has answer {r['answer']!r}, not an option index 0-3")
+        question = f"{str(r['context']).strip()}\n\n{format_choices(str(r['question']), options, labels)}"
+        rows.append({"id": f"mlogiqa-{i}", "lang": lang, "question": question, "answer": answer, "kind": "choice"})
+    return check_golds(rows, where)
+
+
+def load_m_ifeval(lang: str, root: Path | None) -> list[dict]:
+    """Instruction-following prompts: M-IFEval (es fr ja) or Google's IFEval (en), every row.
+
+    Each row keeps the dataset's ``key``, ``prompt`` and ``instruction_id_list`` (M-IFEval's ids
+    carry a language prefix, ``fr:keywords:existence``); ``kwargs`` is stored as JSON text, since
+    the instructions' arguments differ in keys and types from row to row. Which instructions can
+    be checked is the task's business (``tasks/m_ifeval_xling``), not the loader's.
+    """
+    source = "ifeval" if lang == "en" else "m_ifeval"
+    if root is not None:
+        path = mirror_file(source, root, lang)
+        data, where = read_jsonl(path), str(path)
+    elif lang == "en":
+        data, where = from_hub("ifeval", split="train"), "google/IFEval"
+    else:
+        # The hub repository is assumed to mirror the GitHub layout (data/<lang>_input_data.jsonl).
+        data, where = from_hub_file("m_ifeval", f"data/{lang}_input_data.jsonl"), f"lightblue/M-IFEval ({lang})"
+    rows = []
+    for i, r in enumerate(data):
+        ids, kwargs = list(r.get("instruction_id_list") or []), list(r.get("kwargs") or [])
+        if not ids or len(ids) != len(kwargs) or not str(r.get("prompt") or "").strip() or "key" not in r:
+            raise DataError(f"{where}: row {i} needs key, prompt and one kwargs entry per instruction id "
+                            f"({len(ids)} ids, {len(kwargs)} kwargs)")
+        kwargs = [{k: v for k, v in (kw or {}).items() if v is not None} for kw in kwargs]
+        rows.append({"id": f"m-ifeval-{int(r['key'])}", "lang": lang, "key": int(r["key"]), "prompt": r["prompt"],
+                     "instruction_id_list": ids, "kwargs_json": json.dumps(kwargs, ensure_ascii=False)})
+    return rows
