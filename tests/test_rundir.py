@@ -88,3 +88,13 @@ def test_jsonl_reader_skips_a_torn_last_line(tmp_path):
     with open(run / "metrics.jsonl", "a") as handle:
         handle.write('{"step": 3, "rew')
     assert [r["step"] for r in read_jsonl(run / "metrics.jsonl")] == [1, 2]
+
+
+def test_atomic_files_get_ordinary_permissions(tmp_path):
+    import stat
+
+    atomic_write_json(tmp_path / "r.json", {})
+    mode = stat.S_IMODE((tmp_path / "r.json").stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask

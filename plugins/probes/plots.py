@@ -20,6 +20,13 @@ def _figure(width: float, height: float) -> Figure:
     return figure
 
 
+def _wrap(title: str, width: int = 56) -> str:
+    """Run names make long titles; wrapped, they stay inside the figure."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(title, width)) or title
+
+
 def _colors(names: Sequence[str]) -> dict[str, tuple]:
     """A fixed color per language (study order), grey for undetermined, so plots agree."""
     from matplotlib import colormaps
@@ -52,9 +59,9 @@ def stacked_shares(path: Path, title: str, shares: Mapping[str, Mapping[str, flo
     ax.set_ylim(0, 1.12)
     ax.set_xlabel("question language")
     ax.set_ylabel("share of response text")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(_wrap(title), fontsize=10)
     ax.legend(title="response language", fontsize=7, title_fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    figure.savefig(path)
+    figure.savefig(path, bbox_inches="tight")  # keep titles and outside legends whole
     return path
 
 
@@ -74,10 +81,10 @@ def bars(path: Path, title: str, series: Mapping[str, Mapping[str, float]], ylab
     ax.set_xticks(x, langs)
     ax.set_xlabel("language")
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(_wrap(title), fontsize=10)
     if len(series) > 1:
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    figure.savefig(path)
+    figure.savefig(path, bbox_inches="tight")  # keep titles and outside legends whole
     return path
 
 
@@ -105,7 +112,7 @@ def drift_scatter(path: Path, title: str, points: Mapping[str, np.ndarray], lang
     ax.axvline(0, color="grey", linewidth=0.4)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
-    ax.set_title(title, fontsize=10)
+    ax.set_title(_wrap(title), fontsize=10)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    figure.savefig(path)
+    figure.savefig(path, bbox_inches="tight")  # keep titles and outside legends whole
     return path
