@@ -1,48 +1,306 @@
-"""Training corpora in one schema: ``question``, ``solution``, ``answer``, ``lang`` (+ ``id``).
+"""Training corpora in one schema: ``question``, ``solution``, ``answer``, ``lang`` (+ ``id``,
+``source``, ``answer_kind``).
 
-Problems with the data (missing columns, empty sets, unknown languages) are reported before any
-training starts.
+``--data`` names one of:
+
+- ``toy``: the built-in parallel toy corpus (every study language, offline);
+- ``toy_easy``: the toy corpus's "buys N more" problems with N from 1 to 3, which the tiny model
+  learns to partial accuracy in a minute of CPU: the learning tests and quick demos use it;
+- ``gsm8k`` / ``openai/gsm8k``: GSM8K (English; answers end ``#### N``);
+- ``gsm8k_parallel`` / ``Mathoctopus/GSM8KInstruct_Parallel``: GSM8K translated into the ten
+  MGSM languages (MathOctopus; records ``prompt``/``chosen``);
+- ``luffy`` / ``Elliott/Openr1-Math-46k-8192``: LUFFY's 46k OpenR1 math problems (English,
+  LaTeX answers);
+- a JSONL or JSON file, or a folder with ``<split>.jsonl``, in any of these schemas (detected per
+  record).
+
+Named corpora read the local mirror (``$HARNESS_DATA_DIR``, the layout of ``MIRRORS``) when there
+is one, and the Hugging Face hub otherwise. ``n`` counts problems per language; a mixture with
+other counts per language is :func:`mix` with :func:`parse_counts`. Problems with the data
+(missing columns, empty sets, unparsable answers) are reported before any training starts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from harness.errors import UserError
+from harness.errors import UserError, unknown
 
 SCHEMA = ("question", "solution", "answer", "lang")
+
+# name -> (hub id, hub config, path inside the mirror; {split} is replaced)
+HUB = {
+    "gsm8k": ("openai/gsm8k", "main", "gsm8k/{split}.jsonl"),
+    "gsm8k_parallel": ("Mathoctopus/GSM8KInstruct_Parallel", None, "gsm8k_parallel/MGSM8KInstruct_Parallel.json"),
+    "luffy": ("Elliott/Openr1-Math-46k-8192", None, "luffy/{split}.jsonl"),
+}
+ALIASES = {hub_id: name for name, (hub_id, _, _) in HUB.items()}
+CORPORA = ("toy", "toy_easy", *HUB)
 
 
 def load_corpus(spec: str, languages: Sequence[str], *, split: str = "train", n: int | None = None,
                 seed: int = 0) -> list[dict]:
-    """Records of ``spec`` for ``languages``: ``toy`` (the built-in corpus) or a JSONL file."""
-    if spec == "toy":
+    """Records of ``spec`` for ``languages``: at most ``n`` problems per language (all if None)."""
+    name = ALIASES.get(spec, spec)
+    if name == "toy":
         from harness.toydata import toy_corpus
 
         records = toy_corpus(languages, n=n or 200, seed=seed, split=split)
+    elif name == "toy_easy":
+        records = toy_easy_corpus(languages, n=n or 200, seed=seed, split=split)
     else:
-        records = _read_jsonl(Path(spec).expanduser())
-        records = [r for r in records if r.get("lang") in set(languages)]
-        if n is not None:
-            records = records[: n * len(languages)]
+        if name in HUB:
+            raw, origin = _read_named(name, split), HUB[name][0]
+        else:
+            raw, origin = _read_path(Path(spec).expanduser(), split), spec
+        records = convert_records(raw, origin)
+        records = [r for r in records if r["lang"] in set(languages)]
+        records = take_per_language(records, n)
     check_records(records, spec, languages)
     return records
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _read_named(name: str, split: str) -> list[dict]:
+    from harness.datasets_local import data_dir
+
+    hub_id, config, mirror = HUB[name]
+    root = data_dir()
+    if root is not None:
+        path = root / mirror.format(split=split)
+        if not path.exists():
+            raise UserError(f"corpus {name!r}: the mirror {root} has no {mirror.format(split=split)}")
+        return _read_file(path)
+    try:
+        from datasets import load_dataset
+
+        return list(load_dataset(hub_id, config, split=split))
+    except Exception as exc:  # offline, no such split, no access
+        raise UserError(f"corpus {name!r}: could not load {hub_id} split {split!r} from the hub ({exc}); "
+                        f"set $HARNESS_DATA_DIR to a mirror with {mirror.format(split=split)}") from None
+
+
+def _read_path(path: Path, split: str) -> list[dict]:
+    if path.is_dir():
+        candidates = [path / f"{split}.jsonl", path / f"{split}.json"]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise UserError(f"training data folder {path} has no {split}.jsonl")
+        return _read_file(found)
     if not path.is_file():
-        raise UserError(f"training data {path} does not exist (give 'toy' or a JSONL file)")
+        raise UserError(f"training data {path} does not exist (give toy, one of {', '.join(HUB)}, or a JSONL file)")
+    return _read_file(path)
+
+
+def _read_file(path: Path) -> list[dict]:
+    if path.suffix == ".parquet":
+        from datasets import Dataset
+
+        return list(Dataset.from_parquet(str(path)))
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json" and text.lstrip().startswith("["):
+        try:
+            return list(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}: not valid JSON ({exc.msg})") from None
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if line.strip():
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise UserError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
     return records
+
+
+def toy_easy_corpus(languages: Sequence[str], n: int = 200, seed: int = 0, split: str = "train") -> list[dict]:
+    """n easy toy problems per language ("has A, buys B more", A in 2-60, B in 1-3), told in each
+    language with the toy corpus's own templates; train and test never share (A, B)."""
+    from harness.toydata import render
+
+    if split not in ("train", "test"):
+        raise ValueError(f"unknown split {split!r}; expected train or test")
+    pairs = [(a, b) for a in range(2, 61) for b in range(1, 4)]
+    # A fixed fifth of the pairs is held out, whatever the seed, spread at random over the digits.
+    held_out = {p for p in pairs if hashlib.sha256(f"toy_easy:{p}".encode()).digest()[0] % 5 == 0}
+    pool = [p for p in pairs if (p in held_out) == (split == "test")]
+    rng = random.Random(f"toy_easy:{seed}:{split}")
+    problems = [(*rng.choice(pool), rng.randrange(4), rng.randrange(6)) for _ in range(n)]
+    records = []
+    for lang in languages:
+        for index, (a, b, name, item) in enumerate(problems):
+            question, solution = render("add", lang, {"a": a, "b": b, "r": a + b}, name=name, item=item)
+            records.append({"id": f"toy_easy-{split}-{seed}-{index:05d}", "lang": lang, "question": question,
+                            "solution": solution, "answer": str(a + b), "source": "toy_easy"})
+    return records
+
+
+# --- schemas -------------------------------------------------------------------------------------
+
+
+def _final_sentence(lang: str, answer: str) -> str:
+    from harness.literals import literals
+
+    return f"{literals(lang).answer_phrases[0]} \\boxed{{{answer}}}."
+
+
+_CALCULATOR = re.compile(r"<<[^>]*>>")
+_FINAL = re.compile(r"####\s*(.+?)\s*$", re.S)
+
+
+def split_gsm8k_answer(text: str) -> tuple[str, str]:
+    """(reasoning without calculator annotations, final answer) of a GSM8K-style ``... #### N``."""
+    match = _FINAL.search(text)
+    if match is None:
+        raise ValueError("no '#### <answer>' line")
+    answer = match.group(1).strip().replace(",", "")
+    steps = _CALCULATOR.sub("", text[: match.start()]).strip()
+    return steps, answer
+
+
+def from_gsm8k(row: Mapping, index: int, origin: str, lang: str = "en") -> dict:
+    steps, answer = split_gsm8k_answer(str(row["answer"]))
+    return {"id": f"gsm8k-{index:05d}", "lang": lang, "question": str(row["question"]).strip(),
+            "solution": f"{steps}\n{_final_sentence(lang, answer)}", "answer": answer, "source": origin}
+
+
+_INSTRUCTION = re.compile(r"### Instruction:\s*\n(.*?)\n\s*### Response:", re.S)
+
+
+def _language_named(prompt: str) -> str | None:
+    """The language an MGSM8KInstruct prompt asks for ('... in German.'), as a harness code."""
+    from harness.literals import LITERALS
+
+    for code, lit in LITERALS.items():
+        if re.search(rf"\b(?:in|respond in|answer in) {lit.name}\b", prompt):
+            return code
+    return None
+
+
+def from_gsm8k_parallel(row: Mapping, index: int, origin: str) -> dict:
+    prompt = str(row["prompt"])
+    match = _INSTRUCTION.search(prompt)
+    lang = _language_named(prompt)
+    if match is None or lang is None:
+        raise ValueError("prompt has no '### Instruction:' block or names no known language")
+    steps, answer = split_gsm8k_answer(str(row["chosen"]))
+    return {"id": f"gsm8k-parallel-{index:05d}", "lang": lang, "question": match.group(1).strip(),
+            "solution": f"{steps}\n{_final_sentence(lang, answer)}", "answer": answer, "source": origin}
+
+
+def _last_turn(messages: Any, role: str) -> str:
+    if isinstance(messages, str):
+        return messages
+    turns = [m.get("content", "") for m in messages or [] if m.get("role") == role]
+    if not turns:
+        raise ValueError(f"no {role} turn")
+    return str(turns[-1])
+
+
+def from_luffy(row: Mapping, index: int, origin: str) -> dict:
+    extra = row.get("extra_info") or {}
+    return {
+        "id": f"luffy-{extra.get('index', index)}", "lang": "en",
+        "question": _last_turn(row["prompt"], "user").strip(),
+        "solution": _last_turn(row["target"], "assistant").strip(),
+        "answer": str(row["reward_model"]["ground_truth"]).strip(), "answer_kind": "math", "source": origin,
+    }
+
+
+def from_harness(row: Mapping, index: int, origin: str) -> dict:
+    record = dict(row)
+    record.setdefault("id", f"{Path(origin).stem}-{index:05d}")
+    record.setdefault("source", origin)
+    return record
+
+
+def detect_schema(row: Mapping) -> Callable[[Mapping, int, str], dict]:
+    """The converter for a record: harness, GSM8K, MGSM8KInstruct (prompt/chosen) or LUFFY."""
+    if "solution" in row and "question" in row:
+        return from_harness
+    if "reward_model" in row and "target" in row:
+        return from_luffy
+    if "chosen" in row and "prompt" in row:
+        return from_gsm8k_parallel
+    if "question" in row and "####" in str(row.get("answer", "")):
+        return from_gsm8k
+    raise ValueError(f"unknown record schema (keys: {', '.join(sorted(row))})")
+
+
+def convert_records(rows: Iterable[Mapping], origin: str) -> list[dict]:
+    records = []
+    for index, row in enumerate(rows):
+        try:
+            records.append(detect_schema(row)(row, index, origin))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise UserError(f"training data {origin!r}, record {index}: {exc}") from None
+    return records
+
+
+# --- selection and mixtures ----------------------------------------------------------------------
+
+
+def take_per_language(records: Sequence[dict], n: int | None) -> list[dict]:
+    """The first ``n`` records of each language, in file order (parallel corpora stay parallel)."""
+    if n is None:
+        return list(records)
+    taken: Counter = Counter()
+    out = []
+    for record in records:
+        if taken[record["lang"]] < n:
+            taken[record["lang"]] += 1
+            out.append(record)
+    return out
+
+
+def parse_counts(text: str, languages: Sequence[str]) -> dict[str, int]:
+    """``"en=2000,zh=1000"`` as {language: problems}; every language must be a training language."""
+    counts: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        lang, sep, value = part.partition("=")
+        lang = lang.strip()
+        if not sep or not value.strip().isdigit():
+            raise UserError(f"language counts: {part!r} is not LANG=COUNT (e.g. en=2000)")
+        if lang not in languages:
+            raise unknown("language in the counts", lang, languages)
+        counts[lang] = int(value)
+    return counts
+
+
+def mix(records: Sequence[dict], counts: Mapping[str, int] | None = None, *, seed: int = 0,
+        disjoint: bool = False) -> list[dict]:
+    """A language mixture: ``counts[lang]`` records per language (None: all), drawn at random
+    by ``seed``. With ``disjoint`` each problem id goes to one language only, so the mixture
+    covers as many distinct problems as it has records. The result is shuffled."""
+    rng = random.Random(f"mix:{seed}")
+    by_lang: dict[str, list[dict]] = {}
+    for record in records:
+        by_lang.setdefault(record["lang"], []).append(record)
+    if disjoint:
+        ids = sorted({r["id"] for r in records})
+        rng.shuffle(ids)
+        owner = {pid: sorted(by_lang)[i % len(by_lang)] for i, pid in enumerate(ids)}
+        by_lang = {lang: [r for r in rows if owner[r["id"]] == lang] for lang, rows in by_lang.items()}
+    out = []
+    for lang, rows in sorted(by_lang.items()):
+        want = len(rows) if counts is None or lang not in counts else counts[lang]
+        if want > len(rows):
+            raise UserError(f"mixture asks for {want} {lang} problems, the data has {len(rows)}")
+        out.extend(rng.sample(rows, want))
+    rng.shuffle(out)
+    return out
+
+
+# --- checks --------------------------------------------------------------------------------------
 
 
 def check_records(records: Sequence[dict], source: str, languages: Sequence[str]) -> None:
@@ -58,7 +316,8 @@ def check_records(records: Sequence[dict], source: str, languages: Sequence[str]
         try:
             parse_gold(record["answer"], record.get("answer_kind", "number"))
         except ValueError as exc:
-            raise UserError(f"training data {source!r}, record {i}: unparsable answer {record['answer']!r} ({exc})") from None
+            raise UserError(f"training data {source!r}, record {i}: unparsable answer {record['answer']!r} "
+                            f"({exc})") from None
 
 
 def language_counts(records: Sequence[dict]) -> dict[str, int]:

@@ -75,7 +75,8 @@ def run_training(req: TrainRequest, *, catalog: Catalog, registry: Registry, con
     )
     model = resolve_model(req.model, registry)
     train = load_corpus(req.data, languages, split="train", n=req.num_problems, seed=req.seed)
-    heldout = load_corpus(req.data, languages, split="test", n=None, seed=req.seed) if req.data == "toy" else []
+    has_heldout = req.data in {"toy", "toy_easy"}
+    heldout = load_corpus(req.data, languages, split="test", n=None, seed=req.seed) if has_heldout else []
 
     if req.resume and not (req.run_dir and (req.run_dir / "manifest.json").exists()):
         raise UserError(f"--resume: {req.run_dir} is not a run directory")

@@ -9,7 +9,14 @@ import importlib
 from harness.hookspecs import hookimpl
 
 # Modules of this package that define a paradigm class named in PARADIGM_CLASSES.
-PARADIGM_CLASSES: dict[str, str] = {}
+PARADIGM_CLASSES: dict[str, str] = {
+    "sft": "SFT",
+    "grpo": "GRPO",
+    "grpo_consistency": "GRPOConsistency",
+    "rft": "RFT",
+    "cold_start": "ColdStart",
+    "mixed": "Mixed",
+}
 
 
 @hookimpl

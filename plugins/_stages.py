@@ -1,0 +1,62 @@
+"""Helpers the built-in paradigms share: stage bookkeeping for composites, option conversion."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.paradigm import TrainContext, TrainResult
+from harness.rundir import atomic_write_text
+from harness.trainers.common import main_process_only
+
+RESULT_FILE = "result.json"
+
+
+def tagged(context: TrainContext, stage: str):
+    """A ``log`` that adds ``"stage": stage`` to every metrics record of a composite's stage."""
+    parent = context.log
+
+    def log(record: dict) -> None:
+        parent({"stage": stage, **record})
+
+    return log
+
+
+def result_from_json(data: dict, base: Path) -> TrainResult:
+    path = Path(data["model_path"])
+    return TrainResult(
+        model_path=path if path.is_absolute() else base / path,
+        metrics=dict(data.get("metrics") or {}),
+        stages={k: result_from_json(v, base) for k, v in (data.get("stages") or {}).items()},
+    )
+
+
+def run_stage(context: TrainContext, stage: str, paradigm: str, config: Any, **changes: Any) -> TrainResult:
+    """Run paradigm ``paradigm`` as stage ``stage`` of a composite, under ``output_dir/stage``.
+
+    A finished stage leaves ``result.json`` in its folder (so ``harness eval --model
+    <run>/<stage>`` works too); with ``--resume`` a finished stage is not run again.
+    """
+    child = context.child(stage, log=tagged(context, stage), **changes)
+    done = child.output_dir / RESULT_FILE
+    if context.resume and done.is_file():
+        main_process_only(context.log)({"stage": stage, "event": "stage_skipped", "reason": "finished before resume"})
+        return result_from_json(json.loads(done.read_text(encoding="utf-8")), child.output_dir)
+    result = context.paradigm(paradigm).train(child, config)
+    atomic_write_text(done, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    return result
+
+
+def convert(options: Any, target: type, **overrides: Any) -> Any:
+    """An instance of dataclass ``target`` taking every field it shares with ``options``."""
+    names = {f.name for f in dataclasses.fields(target) if f.init}
+    values = {k: v for k, v in dataclasses.asdict(options).items() if k in names}
+    values.update(overrides)
+    return target(**values)
+
+
+def summary(metrics: dict[str, float], keys: tuple[str, ...]) -> dict[str, float]:
+    """The headline numbers of a trainer's metrics (a TrainResult should stay readable)."""
+    return {k: metrics[k] for k in keys if k in metrics}

@@ -1,0 +1,124 @@
+"""``rft``: rejection-sampling fine-tuning.
+
+Sample k responses per training problem from a sampler model (the study: the RL model; default
+here: the starting model), keep the correct ones (graded by harness.grading, duplicates
+removed), and fine-tune the starting model on them with the SFT trainer. The kept data is written
+to ``rft_samples.jsonl`` in the run; ``--resume`` reuses it instead of sampling again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harness.config import option
+from harness.errors import UserError
+from harness.paradigm import TrainContext, TrainResult
+from harness.rundir import atomic_write_text
+from harness.trainers.common import main_process_only
+from harness.trainers.sampling import BACKENDS, SamplingSettings, grade_samples, sample
+from harness.trainers.sft import SFTOptions, train_sft
+from harness.plugins._stages import summary
+from harness.plugins.sft import SUMMARY
+
+SAMPLES_FILE = "rft_samples.jsonl"
+
+
+@dataclass
+class RFTOptions(SFTOptions):
+    sampler_model: str = option("", help="Model to sample from: alias, run directory or path (default: the --model).")
+    samples_per_problem: int = option(8, help="Responses sampled per training problem (k).")
+    sample_temperature: float = option(1.0, help="Sampling temperature.")
+    sample_top_p: float = option(0.95, help="Nucleus sampling.")
+    max_new_tokens: int = option(1024, help="Longest sampled response, in tokens.")
+    max_per_problem: int = option(0, help="Keep at most this many distinct correct responses per problem (0: all).")
+    sampling_backend: str = option("auto", help=f"Sampling backend: {', '.join(BACKENDS)} (auto: vLLM on GPUs).")
+    sample_batch_size: int = option(32, help="Problems per generate call (transformers backend).")
+
+
+def _normalized(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def keep_correct(records: Sequence[dict], samples: Sequence[Sequence[str]], verdicts: Sequence[Sequence[bool]],
+                 max_per_problem: int = 0) -> list[dict]:
+    """Training records made of the distinct correct responses (whitespace-insensitive)."""
+    kept = []
+    for record, responses, correct in zip(records, samples, verdicts):
+        seen: set[str] = set()
+        for response, ok in zip(responses, correct):
+            key = _normalized(response)
+            if not ok or not key or key in seen:
+                continue
+            seen.add(key)
+            kept.append({**record, "solution": response.strip(), "source": f"rft:{record.get('source', '')}"})
+            if max_per_problem and len(seen) >= max_per_problem:
+                break
+    return kept
+
+
+def _resolve_sampler(spec: str, default: str) -> str:
+    if not spec:
+        return default
+    from harness.models import resolve_model
+    from harness.registry import load_registry
+
+    return resolve_model(spec, load_registry())
+
+
+class RFT:
+    name = "rft"
+    description = "Rejection-sampling fine-tuning: SFT on a model's own correct samples"
+    config_class = RFTOptions
+
+    def train(self, context: TrainContext, config: RFTOptions) -> TrainResult:
+        path = context.output_dir / SAMPLES_FILE
+        if context.resume and path.is_file():
+            kept = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            context.log({"event": "rft_samples_reused", "kept": len(kept)})
+        else:
+            # Under a multi-process launch every process samples the same (seeded) data; the
+            # atomic write leaves one whole file whichever finishes last.
+            kept = self.collect(context, config)
+            atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
+        if not kept:
+            raise UserError("RFT kept no correct response: the sampler solved none of the training problems "
+                            "(sample more per problem, or sample from a stronger --sampler-model)")
+        outcome = train_sft(
+            context.model, kept, context.output_dir, config, seed=context.seed, log_fn=context.log,
+            resume=context.resume, callbacks_extra=context.callbacks,
+        )
+        metrics = summary(outcome.metrics, SUMMARY)
+        metrics["rft_examples"] = float(len(kept))
+        return TrainResult(outcome.model_path, metrics)
+
+    def collect(self, context: TrainContext, config: RFTOptions) -> list[dict]:
+        records = list(context.datasets["train"])
+        sampler = _resolve_sampler(config.sampler_model, context.model)
+        settings = SamplingSettings(
+            num_samples=config.samples_per_problem, temperature=config.sample_temperature,
+            top_p=config.sample_top_p, max_new_tokens=config.max_new_tokens, batch_size=config.sample_batch_size,
+            seed=context.seed, consistency_prompt=config.consistency_prompt, backend=config.sampling_backend,
+        )
+        samples = sample(sampler, records, settings)
+        verdicts = grade_samples(records, samples)
+        kept = keep_correct(records, samples, verdicts, config.max_per_problem)
+        main_process_only(context.log)(sampling_report(records, verdicts, kept, sampler))
+        return kept
+
+
+def sampling_report(records: Sequence[dict], verdicts: Sequence[Sequence[bool]], kept: Sequence[dict],
+                    sampler: str) -> dict:
+    """One metrics record: sample accuracy and the share of problems solved, per language."""
+    report: dict = {"event": "rft_sampling", "sampler": str(sampler), "problems": len(records), "kept": len(kept)}
+    kept_by_lang = Counter(r["lang"] for r in kept)
+    for lang in sorted({r["lang"] for r in records}):
+        rows = [v for r, v in zip(records, verdicts) if r["lang"] == lang]
+        flat = [ok for row in rows for ok in row]
+        report[f"sample_accuracy/{lang}"] = sum(flat) / len(flat) if flat else 0.0
+        report[f"solved/{lang}"] = sum(any(row) for row in rows) / len(rows) if rows else 0.0
+        report[f"kept/{lang}"] = kept_by_lang.get(lang, 0)
+    return report

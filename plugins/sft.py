@@ -1,0 +1,22 @@
+"""``sft``: full fine-tuning on the reference solutions (the study's SFT baseline)."""
+
+from __future__ import annotations
+
+from harness.paradigm import TrainContext, TrainResult
+from harness.trainers.sft import SFTOptions, train_sft
+from harness.plugins._stages import summary
+
+SUMMARY = ("train_loss", "loss", "mean_token_accuracy", "global_step", "train_runtime", "epoch")
+
+
+class SFT:
+    name = "sft"
+    description = "Supervised fine-tuning on reference solutions (loss on the solution only)"
+    config_class = SFTOptions
+
+    def train(self, context: TrainContext, config: SFTOptions) -> TrainResult:
+        outcome = train_sft(
+            context.model, context.datasets["train"], context.output_dir, config, seed=context.seed,
+            log_fn=context.log, resume=context.resume, callbacks_extra=context.callbacks,
+        )
+        return TrainResult(outcome.model_path, summary(outcome.metrics, SUMMARY))

@@ -1,0 +1,86 @@
+"""Multi-GPU launch commands are built, not run: check the argv lists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness import launch
+from harness.errors import UserError
+
+
+@pytest.mark.parametrize("strategy", launch.STRATEGIES)
+def test_every_strategy_is_a_config_trl_ships(strategy):
+    path = launch.accelerate_config(strategy)
+    assert path.is_file() and path.parent.name == "accelerate_configs"
+
+
+def test_unknown_strategy_suggests_one():
+    with pytest.raises(UserError, match="did you mean 'zero3'"):
+        launch.accelerate_config("zero-3")
+
+
+def test_training_command_runs_the_harness_module_on_each_gpu():
+    command = launch.training_command(["--plugin", "sft", "--lang", "de"], gpus=[0, 1, 2, 3], strategy="zero2")
+    argv = command.argv
+    assert argv[:2] == ["accelerate", "launch"]
+    assert Path(argv[argv.index("--config_file") + 1]).name == "zero2.yaml"
+    assert argv[argv.index("--num_processes") + 1] == "4"
+    assert argv[argv.index("--module") + 1:] == ["harness.cli", "train", "--plugin", "sft", "--lang", "de"]
+    assert command.env == {"CUDA_VISIBLE_DEVICES": "0,1,2,3"}
+
+
+def test_multi_node_needs_the_main_address():
+    with pytest.raises(UserError, match="main_process_ip"):
+        launch.training_command([], gpus=[0], num_machines=2)
+    argv = launch.training_command([], gpus=[0, 1], num_machines=2, machine_rank=1, main_process_ip="10.0.0.1").argv
+    assert argv[argv.index("--num_processes") + 1] == "4" and argv[argv.index("--machine_rank") + 1] == "1"
+
+
+def test_vllm_server_command_has_the_flags_trl_needs():
+    command = launch.vllm_server_command("/models/qwen", gpus=[0, 1], port=8123)
+    argv = command.argv
+    assert argv[:3] == ["vllm", "serve", "/models/qwen"]
+    assert argv[argv.index("--tensor-parallel-size") + 1] == "2"
+    assert argv[argv.index("--port") + 1] == "8123"
+    assert argv[argv.index("--logprobs-mode") + 1] == "processed_logprobs"
+    assert json.loads(argv[argv.index("--weight-transfer-config") + 1]) == {"backend": "nccl"}
+    assert command.env == {"CUDA_VISIBLE_DEVICES": "0,1", "VLLM_SERVER_DEV_MODE": "1"}
+    assert command.background and command.shell().endswith(" &")
+
+
+def test_server_plan_splits_the_gpus_and_points_training_at_the_server():
+    server, trainer = launch.plan(["--plugin", "grpo", "--lang", "de", "--model", "qwen2.5-3b",
+                                   "--run-dir", "runs/x"], gpus=8, strategy="zero3", vllm="server", vllm_gpus=2,
+                                  port=8001)
+    assert server.env["CUDA_VISIBLE_DEVICES"] == "0,1" and server.argv[2] == "Qwen/Qwen2.5-3B"  # alias resolved
+    assert trainer.env == {"CUDA_VISIBLE_DEVICES": "2,3,4,5,6,7"}
+    tail = trainer.argv[trainer.argv.index("train") + 1:]
+    assert tail[-8:] == ["--run-dir", "runs/x", "--use-vllm", "true", "--vllm-mode", "server",
+                         "--vllm-server-url", "http://localhost:8001"]
+
+
+def test_colocate_plan_is_one_command():
+    (command,) = launch.plan(["--plugin", "grpo"], gpus=4, vllm="colocate")
+    assert command.argv[-4:] == ["--use-vllm", "true", "--vllm-mode", "colocate"]
+
+
+def test_every_process_gets_the_same_run_dir(monkeypatch):
+    monkeypatch.setenv("HARNESS_RUNS_DIR", "/scratch/runs")
+    (command,) = launch.plan(["--plugin", "sft", "--lang", "en,de"], gpus=2)
+    run_dir = command.argv[command.argv.index("--run-dir") + 1]
+    assert run_dir.startswith("/scratch/runs/") and run_dir.endswith("-train-sft-en-de")
+
+
+def test_server_mode_needs_gpus_left_for_training():
+    with pytest.raises(UserError, match="8 GPUs, 8 for vLLM"):
+        launch.plan(["--model", "/m"], gpus=8, vllm="server", vllm_gpus=8)
+
+
+def test_main_prints_shell_lines(capsys):
+    assert launch.main(["--gpus", "2", "--strategy", "fsdp2", "--", "--plugin", "sft", "--run-dir", "r"]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert line.startswith("CUDA_VISIBLE_DEVICES=0,1 accelerate launch --config_file ")
+    assert line.endswith("fsdp2.yaml --num_processes 2 --module harness.cli train --plugin sft --run-dir r")

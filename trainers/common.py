@@ -1,0 +1,137 @@
+"""What every TRL adapter needs: device settings, batch arithmetic, checkpoints, the final save.
+
+TRL 1.16 defaults to ``bf16=True`` and ``gradient_checkpointing=True``; neither works (or pays)
+on a CPU, so :func:`device_arguments` decides them from the hardware, once, for all trainers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError
+
+log = logging.getLogger("harness.train")
+
+CHECKPOINTS = "checkpoints"
+FINAL_MODEL = "model"
+
+
+def on_cpu() -> bool:
+    """True when training would run on the CPU (no CUDA, XPU or MPS device)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return False
+    xpu = getattr(torch, "xpu", None)
+    if xpu is not None and xpu.is_available():
+        return False
+    mps = getattr(torch.backends, "mps", None)
+    return not (mps is not None and mps.is_available())
+
+
+def world_size() -> int:
+    """Processes taking part in training (``accelerate launch`` / ``torchrun`` set WORLD_SIZE)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    """True in the process that writes run records (rank 0 of a launch, or a plain process)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def main_process_only(log_fn):
+    """``log_fn`` on rank 0, a no-op elsewhere: one metrics record per event, not one per process."""
+    return log_fn if is_main_process() else (lambda record: None)
+
+
+def device_arguments(*, gradient_checkpointing: bool) -> dict[str, Any]:
+    """TrainingArguments that depend on the hardware: bf16 on GPUs, fp32 and no checkpointing on CPU."""
+    if on_cpu():
+        return {"use_cpu": True, "bf16": False, "gradient_checkpointing": False}
+    import torch
+
+    bf16 = bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    return {"bf16": bf16, "gradient_checkpointing": gradient_checkpointing}
+
+
+def accumulation_steps(batch_size: int, micro_batch_size: int, processes: int | None = None,
+                       *, what: str = "batch_size") -> int:
+    """Gradient accumulation steps so that micro-batches on all processes add up to ``batch_size``."""
+    processes = processes or world_size()
+    per_step = micro_batch_size * processes
+    if micro_batch_size < 1 or batch_size < 1:
+        raise UserError(f"{what} and micro_batch_size must be positive")
+    if batch_size % per_step:
+        raise UserError(
+            f"{what} ({batch_size}) must be a multiple of micro_batch_size × processes "
+            f"({micro_batch_size} × {processes} = {per_step})"
+        )
+    return batch_size // per_step
+
+
+def last_checkpoint(output_dir: Path) -> str | None:
+    """The newest complete ``checkpoint-N`` folder under ``output_dir/checkpoints``, if any.
+
+    A process killed while writing a checkpoint leaves a folder without ``trainer_state.json``
+    (written last); such a folder is passed over for the one before it.
+    """
+    folder = Path(output_dir) / CHECKPOINTS
+    if not folder.is_dir():
+        return None
+    numbered = [(int(p.name.split("-")[1]), p) for p in folder.glob("checkpoint-*")
+                if p.is_dir() and p.name.split("-")[1].isdigit()]
+    for _, path in sorted(numbered, reverse=True):
+        if (path / "trainer_state.json").is_file():
+            return str(path)
+    return None
+
+
+def resume_point(output_dir: Path, resume: bool, log_fn) -> str | None:
+    """The checkpoint to resume from (``None`` for a fresh start), recorded in the metrics log."""
+    if not resume:
+        return None
+    checkpoint = last_checkpoint(output_dir)
+    log_fn({"event": "resume", "checkpoint": checkpoint})
+    if checkpoint:
+        log.info("resuming from %s", checkpoint)
+    else:
+        log.info("no checkpoint under %s: starting from scratch", Path(output_dir) / CHECKPOINTS)
+    return checkpoint
+
+
+def save_final(trainer, output_dir: Path) -> Path:
+    """Save the trained model and its tokenizer to ``output_dir/model`` (what eval loads)."""
+    out = Path(output_dir) / FINAL_MODEL
+    trainer.save_model(str(out))  # collective under DeepSpeed/FSDP: every process takes part
+    if trainer.processing_class is not None and trainer.is_world_process_zero():
+        trainer.processing_class.save_pretrained(str(out))
+    return out
+
+
+def train_metrics(output, trainer) -> dict[str, float]:
+    """The numbers a TrainResult reports: TRL's summary plus the last logged value of each metric."""
+    metrics: dict[str, float] = {}
+    for record in trainer.state.log_history:
+        for key, value in record.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                metrics[key] = float(value)
+    metrics.update({k: float(v) for k, v in (output.metrics or {}).items() if isinstance(v, (int, float))})
+    metrics["global_step"] = float(trainer.state.global_step)
+    return metrics
+
+
+def local_model_dir(model: str) -> str:
+    """``model`` as a directory on disk: GRPO reloads its reference model from the policy's
+    ``config._name_or_path``, so a hub id is first resolved to its local snapshot (downloaded
+    once, or found in the cache when offline)."""
+    if Path(model).expanduser().is_dir():
+        return str(Path(model).expanduser())
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(model, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja"])
+    except Exception as exc:  # offline without a cached copy, a typo, no access
+        raise UserError(f"model {model!r} is neither a local directory nor a downloadable hub model ({exc})") from None

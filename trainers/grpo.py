@@ -1,0 +1,257 @@
+"""GRPO with verifiable rewards: a thin adapter over TRL's ``GRPOTrainer``.
+
+The study's settings (verl in the paper) map onto TRL 1.16 as follows:
+
+- "512 prompts per rollout, one update per rollout": TRL counts *completions*. A rollout of
+  P prompts × G samples is ``generation_batch_size = P·G``; one optimizer update per rollout
+  means ``steps_per_generation == gradient_accumulation_steps``, with
+  ``per_device_train_batch_size × processes × gradient_accumulation_steps = P·G``
+  (:func:`rollout_batching`; tested).
+- ``loss_type="grpo"``, not TRL's default ``"dapo"``: the study names GRPO (DeepSeekMath's
+  objective: token losses averaged per sequence, then over the group, advantages normalised by
+  the group's standard deviation). "dapo" normalises by the token count of the whole
+  accumulated batch, a different (length-debiased) estimator. Both are one flag away.
+- ``beta`` (KL coefficient) 0.001 > 0, so TRL loads a reference model from the policy's
+  ``config._name_or_path``: the policy is always given as a path on disk.
+- TRL 1.16 dropped ``max_prompt_length``: prompts longer than ``max_prompt_length`` tokens are
+  filtered out here, and counted in the metrics log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.config import option
+from harness.errors import UserError, unknown
+from harness.prompts import prompt_messages
+from harness.trainers import callbacks, common
+from harness.trainers.sft import Outcome
+
+log = logging.getLogger("harness.train")
+
+LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo")
+# What each built-in reward already measures (the rest are logged as monitors beside it).
+REWARD_PARTS = {"accuracy": {"accuracy"}, "consistency": {"consistency"},
+                "accuracy_consistency": {"accuracy", "consistency"}}
+MONITORS = ("accuracy", "consistency")
+
+
+@dataclass
+class GRPOOptions:
+    """Hyperparameters of GRPO (flags of `harness train --plugin grpo`)."""
+
+    learning_rate: float = option(1e-6, help="Learning rate (the study: 1e-6).")
+    lr_scheduler_type: str = option("constant", help="Learning-rate schedule (transformers name).")
+    warmup: float = option(0.0, help="Learning-rate warm-up: a fraction of all steps (< 1) or a number of steps.")
+    weight_decay: float = option(0.0, help="AdamW weight decay.")
+    num_train_epochs: float = option(3.0, help="Passes over the training prompts (the study: 3).")
+    max_steps: int = option(-1, help="Stop after this many optimizer steps (-1: run all epochs).")
+    prompts_per_rollout: int = option(512, help="Distinct prompts per rollout, over all processes (the study: 512).")
+    num_generations: int = option(8, help="Completions sampled per prompt (the group size G).")
+    updates_per_rollout: int = option(1, help="Optimizer updates per rollout (1: on-policy, one update per rollout).")
+    micro_batch_size: int = option(8, help="Completions per forward pass and process (the rest: gradient accumulation).")
+    temperature: float = option(1.0, help="Sampling temperature of rollouts (the study: 1.0).")
+    top_p: float = option(0.95, help="Nucleus sampling of rollouts (the study: 0.95).")
+    beta: float = option(0.001, help="KL coefficient; > 0 loads a reference model (the study: 0.001).")
+    loss_type: str = option("grpo", help=f"TRL loss aggregation: {', '.join(LOSS_TYPES)} (see docs/training.md).")
+    scale_rewards: str = option("group", help="Advantage scaling: group (std within the group), batch or none.")
+    epsilon: float = option(0.2, help="PPO clipping range.")
+    max_prompt_length: int = option(512, help="Prompts longer than this many tokens are left out.")
+    max_completion_length: int = option(1024, help="Longest completion sampled, in tokens.")
+    reward: str = option("accuracy", help="Reward function by name (see `harness ls rewards`).")
+    consistency_prompt: bool = option(False, help="Add the instruction to reason in the question's language.")
+    use_vllm: bool = option(False, help="Sample rollouts with vLLM instead of transformers generate.")
+    vllm_mode: str = option("colocate", help="vLLM mode: colocate (inside training) or server (a `vllm serve`).")
+    vllm_server_url: str = option("", help="Server mode: base URL of the vLLM server (default http://localhost:8000).")
+    vllm_gpu_memory_utilization: float = option(0.3, help="Colocate mode: share of GPU memory vLLM may take.")
+    gradient_checkpointing: bool = option(True, help="Recompute activations to save memory (GPU only; off on CPU).")
+    logging_steps: int = option(1, help="Log metrics every N optimizer steps.")
+    save_steps: int = option(50, help="Write a checkpoint every N optimizer steps (for --resume).")
+    save_total_limit: int = option(2, help="Keep at most this many checkpoints.")
+    log_completions: bool = option(False, help="Print a sample of prompts and completions at each log.")
+    progress: str = option("auto", help="Live progress bar: auto (on a terminal), on or off.")
+
+
+def rollout_batching(prompts_per_rollout: int, num_generations: int, micro_batch_size: int,
+                     updates_per_rollout: int = 1, processes: int | None = None) -> dict[str, int]:
+    """TRL batch settings for "P prompts per rollout, U updates per rollout".
+
+    TRL counts completions: a rollout is ``P·G`` completions, split over ``U`` optimizer updates of
+    ``P·G/U`` completions each, which ``micro_batch_size × processes × accumulation`` must equal.
+    TRL samples anew every ``steps_per_generation`` micro-steps, so that is ``accumulation × U``.
+    """
+    if num_generations < 2:
+        raise UserError("num_generations must be at least 2 (GRPO compares completions within a group)")
+    completions = prompts_per_rollout * num_generations
+    if updates_per_rollout < 1 or completions % updates_per_rollout:
+        raise UserError(f"prompts_per_rollout × num_generations ({completions}) must be a multiple of "
+                        f"updates_per_rollout ({updates_per_rollout})")
+    accumulation = common.accumulation_steps(completions // updates_per_rollout, micro_batch_size, processes,
+                                             what="prompts_per_rollout × num_generations / updates_per_rollout")
+    return {
+        "per_device_train_batch_size": micro_batch_size,
+        "gradient_accumulation_steps": accumulation,
+        "steps_per_generation": accumulation * updates_per_rollout,
+    }
+
+
+def grpo_arguments(options: GRPOOptions, output_dir: Path, *, seed: int = 0, processes: int | None = None):
+    """The ``trl.GRPOConfig`` for ``options``, with checkpoints under ``output_dir/checkpoints``."""
+    from trl import GRPOConfig
+
+    if options.loss_type not in LOSS_TYPES:
+        raise unknown("loss_type", options.loss_type, LOSS_TYPES)
+    # Weights load in float32 (TRL's default) and bf16 runs as autocast on GPUs: updates at the
+    # study's lr 1e-6 would vanish in bfloat16 weights.
+    vllm = _vllm_arguments(options, common.on_cpu()) if options.use_vllm else {}
+    return GRPOConfig(
+        output_dir=str(Path(output_dir) / common.CHECKPOINTS),
+        learning_rate=options.learning_rate,
+        lr_scheduler_type=options.lr_scheduler_type,
+        warmup_steps=options.warmup,
+        weight_decay=options.weight_decay,
+        num_train_epochs=options.num_train_epochs,
+        max_steps=options.max_steps,
+        num_generations=options.num_generations,
+        temperature=options.temperature,
+        top_p=options.top_p,
+        beta=options.beta,
+        loss_type=options.loss_type,
+        scale_rewards=options.scale_rewards,
+        epsilon=options.epsilon,
+        max_completion_length=options.max_completion_length,
+        num_iterations=1,
+        disable_dropout=True,
+        logging_steps=options.logging_steps,
+        log_completions=options.log_completions,
+        save_strategy="steps",
+        save_steps=options.save_steps,
+        save_total_limit=options.save_total_limit,
+        report_to="none",
+        disable_tqdm=True,
+        seed=seed,
+        data_seed=seed,
+        **rollout_batching(options.prompts_per_rollout, options.num_generations, options.micro_batch_size,
+                           options.updates_per_rollout, processes),
+        **common.device_arguments(gradient_checkpointing=options.gradient_checkpointing),
+        **vllm,
+    )
+
+
+def _vllm_arguments(options: GRPOOptions, cpu: bool) -> dict[str, Any]:
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        raise UserError("--use-vllm needs the vllm package (pip install 'xling-harness[vllm]')") from None
+    if options.vllm_mode not in {"colocate", "server"}:
+        raise unknown("vllm_mode", options.vllm_mode, ["colocate", "server"])
+    settings: dict[str, Any] = {"use_vllm": True, "vllm_mode": options.vllm_mode}
+    if options.vllm_mode == "server":
+        settings["vllm_server_base_url"] = options.vllm_server_url or None
+    else:
+        settings["vllm_gpu_memory_utilization"] = options.vllm_gpu_memory_utilization
+        settings["vllm_max_model_length"] = options.max_prompt_length + options.max_completion_length
+        if cpu:
+            from harness.trainers.vllm_cpu import prepare_colocate
+
+            prepare_colocate()
+    return settings
+
+
+# --- data and rewards ---------------------------------------------------------------------------
+
+
+def grpo_dataset(records: Sequence[dict], tokenizer, *, consistency: bool, max_prompt_length: int):
+    """(dataset, number of prompts left out as too long). Columns: prompt (conversational),
+    answer, lang and answer_kind, which TRL hands to the reward functions."""
+    from datasets import Dataset
+
+    rows, too_long = [], 0
+    for record in records:
+        prompt = prompt_messages(record["question"], record["lang"], consistency=consistency)
+        length = len(tokenizer.apply_chat_template(prompt, tokenize=True, add_generation_prompt=True,
+                                                   return_dict=True)["input_ids"])
+        if length > max_prompt_length:
+            too_long += 1
+            continue
+        rows.append({
+            "prompt": prompt, "answer": str(record["answer"]), "lang": record["lang"],
+            "answer_kind": record.get("answer_kind") or "number", "id": str(record.get("id", "")),
+        })
+    if not rows:
+        raise UserError(f"every training prompt is longer than max_prompt_length={max_prompt_length} tokens")
+    return Dataset.from_list(rows), too_long
+
+
+def reward_functions(name: str, rewards: dict[str, Any] | None = None) -> list[Callable]:
+    """The TRL reward function for the reward called ``name``, logging per-language means, with
+    accuracy and language consistency measured beside it (when it does not include them)."""
+    if rewards is None:
+        from harness.plugin_manager import get_catalog
+
+        rewards = get_catalog().rewards
+    if name not in rewards:
+        raise unknown("reward", name, rewards)
+    parts = REWARD_PARTS.get(name, set())
+    monitors = [(m, _reward_fn(rewards[m])) for m in MONITORS if m not in parts and m in rewards]
+    return [callbacks.language_tracked(_reward_fn(rewards[name]), name, monitors)]
+
+
+def _reward_fn(reward: Any) -> Callable:
+    return getattr(reward, "fn", reward)
+
+
+# --- training ------------------------------------------------------------------------------------
+
+
+def train_grpo(
+    model: str,
+    records: Sequence[dict],
+    output_dir: Path,
+    options: GRPOOptions,
+    *,
+    seed: int = 0,
+    log_fn: Callable[[dict], None] = lambda record: None,
+    resume: bool = False,
+    callbacks_extra: Sequence[Any] = (),
+    rewards: dict[str, Any] | None = None,
+) -> Outcome:
+    """GRPO from ``model`` (a path: the reference model is reloaded from it) on ``records``.
+
+    ``rewards`` maps names to rewards (default: the plugin catalog's); ``options.reward`` picks one.
+    """
+    from transformers import AutoTokenizer
+    from trl import GRPOTrainer
+
+    if not Path(model).is_dir() and options.beta > 0:
+        raise UserError(f"GRPO with beta > 0 needs the policy as a local directory, got {model!r}")
+    output_dir = Path(output_dir)
+    log_fn = common.main_process_only(log_fn)
+    callbacks.quiet_libraries(options.progress)
+    args = grpo_arguments(options, output_dir, seed=seed)
+    tokenizer = AutoTokenizer.from_pretrained(model, padding_side="left", truncation_side="left")
+    dataset, too_long = grpo_dataset(records, tokenizer, consistency=options.consistency_prompt,
+                                     max_prompt_length=options.max_prompt_length)
+    log_fn({"event": "data", "prompts": len(dataset), "too_long": too_long})
+    if options.use_vllm and common.on_cpu():
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=reward_functions(options.reward, rewards),
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+    )
+    callbacks.install(trainer, log=log_fn, progress=options.progress, extra=callbacks_extra)
+    checkpoint = common.resume_point(output_dir, resume, log_fn)
+    log.info("GRPO of %s on %d prompts (%d too long), %s", model, len(dataset), too_long, output_dir)
+    output = trainer.train(resume_from_checkpoint=checkpoint)
+    path = common.save_final(trainer, output_dir)
+    metrics = common.train_metrics(output, trainer)
+    metrics["prompts_too_long"] = float(too_long)
+    return Outcome(path, metrics)
