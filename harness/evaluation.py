@@ -211,7 +211,7 @@ def run_eval(request: EvalRequest, registry, *,
     Everything a user can get wrong (names, paths, data) fails before the run directory exists.
     """
     from harness.datasets_local import data_dir as resolve_data_dir
-    from harness.models import resolve_model
+    from harness.models import resolve_model, trained_with_consistency_prompt
 
     if request.backend not in BACKENDS:
         raise unknown("backend", request.backend, BACKENDS)
@@ -223,6 +223,9 @@ def run_eval(request: EvalRequest, registry, *,
     model_path = resolve_model(request.model, registry)
     data_dir = resolve_data_dir(request.data_dir)
     request.data_dir = str(data_dir) if data_dir else None
+    if not request.consistency and trained_with_consistency_prompt(request.model):
+        log.warning("%s was trained with the consistency prompt: evaluating with it too", request.model)
+        request.consistency = True
     manager = task_manager(request.data_dir, request.consistency)
     hashes = data_hashes(manager, names)
 

@@ -40,3 +40,15 @@ def resolve_model(spec: str, registry: Registry) -> str:
     if target.startswith((".", "/", "~")):
         raise UserError(f"model path {target} does not exist")
     return target
+
+
+def trained_with_consistency_prompt(spec: str) -> bool:
+    """Whether ``spec`` is a training run whose paradigm used the consistency prompt, so that its
+    evaluation can use the same prompt (train/eval prompt drift is this field's classic bug)."""
+    import yaml
+
+    config = Path(spec).expanduser() / "config.yaml"
+    if not (config.is_file() and (config.parent / "result.json").is_file()):
+        return False
+    settings = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    return bool((settings.get("paradigm_config") or {}).get("consistency_prompt"))

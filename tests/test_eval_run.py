@@ -163,3 +163,18 @@ def test_data_errors_come_before_any_run_directory(scripted, registry, tmp_path)
     with pytest.raises(UserError, match="mgsm_de.tsv"):
         run_eval(request, registry)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_run_trained_with_the_consistency_prompt_is_evaluated_with_it(tmp_path):
+    import yaml
+
+    from harness.models import trained_with_consistency_prompt
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "result.json").write_text(json.dumps({"model_path": str(run / "model")}))
+    (run / "config.yaml").write_text(yaml.safe_dump({"paradigm_config": {"consistency_prompt": True}}))
+    assert trained_with_consistency_prompt(str(run))
+    (run / "config.yaml").write_text(yaml.safe_dump({"paradigm_config": {"consistency_prompt": False}}))
+    assert not trained_with_consistency_prompt(str(run))
+    assert not trained_with_consistency_prompt("tiny") and not trained_with_consistency_prompt(str(tmp_path))
