@@ -5,49 +5,41 @@ from __future__ import annotations
 
 import pytest
 
-from harness.cli import main
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return info.value.code or 0, out.out, out.err
+from tests.helpers import run_cli
 
 
 @pytest.mark.parametrize("command", [[], ["train"], ["eval"], ["ls"], ["plugins"], ["validate"], ["tiny"]])
 def test_help_on_each_command(capsys, command):
-    code, out, _ = run(capsys, *command, "--help")
+    code, out, _ = run_cli(capsys, *command, "--help")
     assert code == 0
     assert "Usage" in out
 
 
 def test_ls_languages_and_models(capsys):
-    code, out, _ = run(capsys, "ls", "languages")
+    code, out, _ = run_cli(capsys, "ls", "languages")
     assert code == 0
     for code_, name in [("zh", "Chinese"), ("sw", "Swahili"), ("bn", "Bengali")]:
         assert code_ in out and name in out
-    code, out, _ = run(capsys, "ls", "models")
+    code, out, _ = run_cli(capsys, "ls", "models")
     assert "Qwen/Qwen2.5-3B" in out and "builtin:tiny" in out
 
 
 def test_ls_rewards_and_paradigms_show_owners(capsys):
-    code, out, _ = run(capsys, "ls", "rewards")
+    code, out, _ = run_cli(capsys, "ls", "rewards")
     assert code == 0 and "accuracy_consistency" in out and "harness.rewards" in out
-    code, out, _ = run(capsys, "ls", "paradigms")
+    code, out, _ = run_cli(capsys, "ls", "paradigms")
     assert code == 0 and "example_lm" in out
 
 
 def test_plugins_lists_contributions(capsys):
-    code, out, _ = run(capsys, "plugins")
+    code, out, _ = run_cli(capsys, "plugins")
     assert code == 0
     assert "harness.rewards" in out and "example_lm" in out and "paradigms: example_lm" in out
     assert "harness-example-paradigm 0.1.0" in " ".join(out.split())
 
 
 def test_validate_reports_counts(capsys):
-    code, out, _ = run(capsys, "validate")
+    code, out, _ = run_cli(capsys, "validate")
     assert code == 0 and out.startswith("ok ") and "11 languages" in out
 
 
@@ -67,7 +59,7 @@ def test_validate_reports_counts(capsys):
     ],
 )
 def test_user_errors_are_one_sentence_exit_2(capsys, args, message):
-    code, out, err = run(capsys, *args)
+    code, out, err = run_cli(capsys, *args)
     assert code == 2
     assert message in " ".join(err.split())
     assert "Traceback" not in err and err.strip().startswith("error:")
@@ -75,17 +67,17 @@ def test_user_errors_are_one_sentence_exit_2(capsys, args, message):
 
 
 def test_debug_shows_the_traceback(capsys):
-    code, _, err = run(capsys, "--debug", "train", "--plugin", "nope")
+    code, _, err = run_cli(capsys, "--debug", "train", "--plugin", "nope")
     assert code == 2 and "Traceback" in err
 
 
 def test_usage_errors_exit_2(capsys):
-    code, _, err = run(capsys, "ls", "widgets")
+    code, _, err = run_cli(capsys, "ls", "widgets")
     assert code == 2 and "widgets" in err
 
 
 def test_train_help_with_plugin_lists_its_flags(capsys):
-    code, out, _ = run(capsys, "train", "--plugin", "example_lm", "--help")
+    code, out, _ = run_cli(capsys, "train", "--plugin", "example_lm", "--help")
     assert code == 0
     assert "--learning-rate" in out and "AdamW learning rate." in out
 
@@ -94,8 +86,8 @@ def test_bad_training_data_is_reported_before_training(capsys, tmp_path):
     data = tmp_path / "bad.jsonl"
     data.write_text('{"question": "q", "solution": "s", "answer": "12", "lang": "de"}\n'
                     '{"question": "q", "solution": "", "answer": "3", "lang": "de"}\n')
-    code, _, err = run(capsys, "train", "--plugin", "example_lm", "--lang", "de", "--data", str(data))
+    code, _, err = run_cli(capsys, "train", "--plugin", "example_lm", "--lang", "de", "--data", str(data))
     assert code == 2 and "record 1: missing or empty solution" in err
     data.write_text('{"question": "q", "solution": "s", "answer": "twelve", "lang": "de"}\n')
-    code, _, err = run(capsys, "train", "--plugin", "example_lm", "--lang", "de", "--data", str(data))
+    code, _, err = run_cli(capsys, "train", "--plugin", "example_lm", "--lang", "de", "--data", str(data))
     assert code == 2 and "unparsable answer 'twelve'" in err

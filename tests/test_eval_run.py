@@ -9,12 +9,12 @@ import pytest
 from lm_eval.api.model import LM
 
 from harness import evaluation
-from harness.cli import main
 from harness.errors import UserError
 from harness.evaluation import EvalRequest, combine_runs, generation_overrides, run_eval
 from harness.literals import STUDY_LANGUAGES
 from harness.registry import load_registry
 from harness.tasks_index import task_families
+from tests.helpers import run_cli
 
 
 class RunCountingLM(LM):
@@ -104,16 +104,8 @@ def test_generation_overrides():
     assert sampled == {"do_sample": True, "temperature": 1.0, "top_p": 0.9}
 
 
-def _cli(capsys, *args):
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return info.value.code or 0, out.out, out.err
-
-
 def test_cli_prints_a_language_table(scripted, shared_data, tmp_path, capsys):
-    code, out, err = _cli(capsys, "eval", "--tasks", "mgsm_xling", "--limit", "2", "--data-dir", str(shared_data),
+    code, out, err = run_cli(capsys, "eval", "--tasks", "mgsm_xling", "--limit", "2", "--data-dir", str(shared_data),
                           "--run-dir", str(tmp_path / "run"))
     assert code == 0, err
     assert "mgsm_xling strict_acc" in out and "mgsm_xling flexible_acc" in out
@@ -129,13 +121,13 @@ def test_cli_prints_a_language_table(scripted, shared_data, tmp_path, capsys):
     (["--num-repeats", "0"], "--num-repeats must be at least 1"),
 ])
 def test_cli_user_errors(scripted, capsys, args, message):
-    code, _, err = _cli(capsys, "eval", *args)
+    code, _, err = run_cli(capsys, "eval", *args)
     assert code == 2 and message in err and "Traceback" not in err
 
 
 def test_missing_data_file_is_a_user_error(scripted, tmp_path, capsys):
     (tmp_path / "mgsm").mkdir()
-    code, _, err = _cli(capsys, "eval", "--tasks", "mgsm_xling_de", "--data-dir", str(tmp_path),
+    code, _, err = run_cli(capsys, "eval", "--tasks", "mgsm_xling_de", "--data-dir", str(tmp_path),
                         "--run-dir", str(tmp_path / "run"))
     assert code == 2 and "mgsm_de.tsv" in err and "juletxara/mgsm" in err
 
@@ -143,7 +135,7 @@ def test_missing_data_file_is_a_user_error(scripted, tmp_path, capsys):
 def test_tasks_path(capsys):
     from harness.tasks import TASKS_DIR
 
-    code, out, _ = _cli(capsys, "tasks-path")
+    code, out, _ = run_cli(capsys, "tasks-path")
     assert code == 0 and out.strip() == str(TASKS_DIR)
 
 

@@ -11,19 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
 from harness.literals import STUDY_LANGUAGES
 from tests.conftest import REPO
+from tests.helpers import run_cli
 
 BIN = Path(sys.executable).parent
-
-
-def _cli(capsys, *args):
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return info.value.code or 0, out.out, out.err
 
 
 def _check_run(run: Path, tasks: list[str]) -> dict:
@@ -40,7 +32,7 @@ def _check_run(run: Path, tasks: list[str]) -> dict:
 
 
 def test_harness_eval_hf_backend(shared_data, tmp_path, capsys):
-    code, out, err = _cli(capsys, "eval", "--model", "tiny", "--tasks", "mgsm_xling,mgsm_xling_4shot_de", "--limit", "2",
+    code, out, err = run_cli(capsys, "eval", "--model", "tiny", "--tasks", "mgsm_xling,mgsm_xling_4shot_de", "--limit", "2",
                           "--max-gen-toks", "16", "--data-dir", str(shared_data), "--run-dir", str(tmp_path / "run"))
     assert code == 0, err
     results = _check_run(tmp_path / "run", [f"mgsm_xling_{lang}" for lang in STUDY_LANGUAGES] + ["mgsm_xling_4shot_de"])
@@ -97,7 +89,7 @@ def test_other_families_end_to_end_on_tiny(shared_data, tmp_path, capsys):
         (mirror / name).symlink_to(shared_data / name)
     (mirror / "mmlu_prox_lite").symlink_to(REPO / "tests" / "fixtures" / "mmlu_prox_lite")
     tasks = ["mmath500_xling_en", "maime2024_xling_de", "mgpqa_diamond_xling_zh", "mmlu_prox_lite_xling_de"]
-    code, out, err = _cli(capsys, "eval", "--model", "tiny", "--tasks", ",".join(tasks), "--limit", "1",
+    code, out, err = run_cli(capsys, "eval", "--model", "tiny", "--tasks", ",".join(tasks), "--limit", "1",
                           "--max-gen-toks", "8", "--data-dir", str(mirror), "--run-dir", str(tmp_path / "run"))
     assert code == 0, err
     results = json.loads((tmp_path / "run" / "results.json").read_text())

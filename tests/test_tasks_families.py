@@ -3,47 +3,27 @@ metrics and group must reproduce exactly (the reasoning families read the shared
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from lm_eval.api.model import LM
 
 from harness.registry import load_registry
 from harness.taskkit import pass_at_k
 from harness.tasks import TASKS_DIR
 from harness.tasks_index import task_families
+from tests.helpers import plain_yaml, task_utils
 
 FAMILIES = task_families()
-
-
-def _utils(family: str):
-    spec = importlib.util.spec_from_file_location(f"_test_{family}_utils", TASKS_DIR / family / "utils.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _plain_yaml(path: Path) -> dict:
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_constructor("!function", lambda loader, node: f"!function {loader.construct_scalar(node)}")
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
-    if "include" in data:
-        base = _plain_yaml(path.parent / data.pop("include"))
-        data = {**base, **data}
-    return data
 
 
 def test_registry_lists_exactly_the_shipped_families():
     registry = load_registry(task_names=FAMILIES)
     assert sorted(registry.tasks) == FAMILIES
     for name, entry in registry.tasks.items():
-        utils = _utils(name)
+        utils = task_utils(name)
         assert entry["languages"] == list(utils.GROUP_LANGUAGES + utils.EXTRA_LANGUAGES)[: len(entry["languages"])]
 
 
@@ -51,16 +31,16 @@ def test_registry_lists_exactly_the_shipped_families():
 def test_folder_conventions(family, tmp_path):
     folder = TASKS_DIR / family
     assert "## Changelog" in (folder / "README.md").read_text(encoding="utf-8")
-    utils = _utils(family)
+    utils = task_utils(family)
     shutil.copy(folder / "utils.py", tmp_path / "utils.py")
     utils.generate(tmp_path)
     generated = sorted(p.name for p in tmp_path.glob("*.yaml"))
     assert generated == sorted(p.name for p in folder.glob("*.yaml")), "run `python utils.py` in the folder"
     for name in generated:
         assert (tmp_path / name).read_text(encoding="utf-8") == (folder / name).read_text(encoding="utf-8"), name
-    group = _plain_yaml(folder / f"_{family}.yaml")
+    group = plain_yaml(folder / f"_{family}.yaml")
     lang = utils.GROUP_LANGUAGES[0]
-    task = _plain_yaml(folder / f"{family}_{lang}.yaml")
+    task = plain_yaml(folder / f"{family}_{lang}.yaml")
     assert group["metadata"]["version"] == task["metadata"]["version"] == utils.VERSION
     # the group's metric names (and filter) match its children's, else lm-eval silently drops them
     child_metrics = [m["metric"] for m in task["metric_list"]]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_eval_tiny import _cli
+from tests.helpers import run_cli
 from tests.test_tasks_families import ScriptedLM
 
 REPO = Path(__file__).resolve().parents[1]
@@ -97,7 +97,7 @@ def test_missing_mirror_file_names_the_dataset(tmp_path):
 
 def test_end_to_end_on_tiny(tmp_path, capsys):
     tasks = ["m_ifeval_xling_en", "m_ifeval_xling_ja"]
-    code, _, err = _cli(capsys, "eval", "--model", "tiny", "--tasks", ",".join(tasks), "--limit", "2",
+    code, _, err = run_cli(capsys, "eval", "--model", "tiny", "--tasks", ",".join(tasks), "--limit", "2",
                         "--max-gen-toks", "16", "--data-dir", str(FIXTURES), "--run-dir", str(tmp_path / "run"))
     assert code == 0, err
     results = json.loads((tmp_path / "run" / "results.json").read_text())["results"]

@@ -3,34 +3,17 @@ prompts, generation settings, the group's macro average."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
-import yaml
 
 from harness.datasets_local import DataError, boxed_exemplar_answer, load_mgsm, load_mgsm_exemplars
 from harness.literals import STUDY_LANGUAGES, literals
 from harness.prompts import prompt_text
 from harness.tasks import TASKS_DIR
+from tests.helpers import plain_yaml, task_utils
 
 FAMILIES = ("mgsm_xling", "mgsm_xling_4shot")
-
-
-def _utils(family: str):
-    spec = importlib.util.spec_from_file_location(f"_test_{family}_utils", TASKS_DIR / family / "utils.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _plain_yaml(path: Path) -> dict:
-    """A task YAML read without resolving !function tags."""
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_constructor("!function", lambda loader, node: f"!function {loader.construct_scalar(node)}")
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
 
 
 def _manager(data_dir: Path | None = None, **metadata):
@@ -47,15 +30,15 @@ def _manager(data_dir: Path | None = None, **metadata):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_group_is_the_study_languages_and_telugu_stays_out(family):
     # (generic conventions of every family: tests/test_tasks_families.py)
-    utils = _utils(family)
+    utils = task_utils(family)
     assert utils.GROUP_LANGUAGES == STUDY_LANGUAGES and utils.EXTRA_LANGUAGES == ("te",)
-    group = _plain_yaml(TASKS_DIR / family / f"_{family}.yaml")
+    group = plain_yaml(TASKS_DIR / family / f"_{family}.yaml")
     assert group["task"] == [f"{family}_{lang}" for lang in STUDY_LANGUAGES]
     assert (TASKS_DIR / family / f"{family}_te.yaml").is_file()
 
 
 def test_generation_never_stops_at_a_newline():
-    gen = _plain_yaml(TASKS_DIR / "mgsm_xling" / "mgsm_xling_common_yaml")["generation_kwargs"]
+    gen = plain_yaml(TASKS_DIR / "mgsm_xling" / "mgsm_xling_common_yaml")["generation_kwargs"]
     assert "<|im_end|>" in gen["until"]
     assert not any("\n" in stop for stop in gen["until"])
     assert gen["max_gen_toks"] >= 1024 and gen["do_sample"] is False

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import run_cli
 from tests.test_tasks_families import ScriptedLM, _index
-from tests.test_eval_tiny import _cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GROUP = ("en", "zh", "es", "fr", "ja", "th")
@@ -68,7 +68,7 @@ def test_bad_answer_and_missing_file_are_named(tmp_path):
 
 
 def test_end_to_end_on_tiny(tmp_path, capsys):
-    code, _, err = _cli(capsys, "eval", "--model", "tiny", "--tasks", "mlogiqa_xling_en,mlogiqa_xling_zh", "--limit", "2",
+    code, _, err = run_cli(capsys, "eval", "--model", "tiny", "--tasks", "mlogiqa_xling_en,mlogiqa_xling_zh", "--limit", "2",
                         "--max-gen-toks", "16", "--data-dir", str(FIXTURES), "--run-dir", str(tmp_path / "run"))
     assert code == 0, err
     results = json.loads((tmp_path / "run" / "results.json").read_text())["results"]

@@ -1,0 +1,43 @@
+"""Helpers several test modules share: the CLI in-process, task folders' utils, task YAMLs."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+from harness.tasks import TASKS_DIR
+
+from harness.cli import main
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Run ``harness ARGS`` in this process: (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+        raise SystemExit(0)
+    out = capsys.readouterr()
+    return info.value.code or 0, out.out, out.err
+
+
+def task_utils(family: str):
+    """A task folder's utils.py, loaded from its file as lm-eval does."""
+    spec = importlib.util.spec_from_file_location(f"_test_{family}_utils", TASKS_DIR / family / "utils.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def plain_yaml(path: Path) -> dict:
+    """A task YAML with its ``include`` merged in and ``!function`` tags kept as strings."""
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!function", lambda loader, node: f"!function {loader.construct_scalar(node)}")
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
+    if "include" in data:
+        base = plain_yaml(path.parent / data.pop("include"))
+        data = {**base, **data}
+    return data
