@@ -106,20 +106,16 @@ def _read_file(path: Path) -> list[dict]:
         from datasets import Dataset
 
         return list(Dataset.from_parquet(str(path)))
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json" and text.lstrip().startswith("["):
-        try:
-            return list(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}: not valid JSON ({exc.msg})") from None
-    records = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.strip():
+    from harness.datasets_local import read_jsonl
+
+    if path.suffix == ".json":
+        text = path.read_text(encoding="utf-8")
+        if text.lstrip().startswith("["):
             try:
-                records.append(json.loads(line))
+                return list(json.loads(text))
             except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-    return records
+                raise UserError(f"{path}: not valid JSON ({exc.msg})") from None
+    return read_jsonl(path)
 
 
 def toy_easy_corpus(languages: Sequence[str], n: int = 200, seed: int = 0, split: str = "train") -> list[dict]:
