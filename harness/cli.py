@@ -356,6 +356,22 @@ def probe(
     console.print(f"probes: {run.path / 'probes.json'}", highlight=False, soft_wrap=True)
 
 
+# --- commands that live in their own modules ----------------------------------------------------
+# Each module defines ``register(app)`` and keeps its top-level imports light (no torch).
+
+_COMMAND_MODULES: list[str] = ["harness.corpus.commands"]
+
+
+def _register_command_modules() -> None:
+    import importlib
+
+    for module in _COMMAND_MODULES:
+        importlib.import_module(module).register(app)
+
+
+_register_command_modules()
+
+
 # --- entry point -------------------------------------------------------------------------------
 
 

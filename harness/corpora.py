@@ -12,7 +12,9 @@
 - ``luffy`` / ``Elliott/Openr1-Math-46k-8192``: LUFFY's 46k OpenR1 math problems (English,
   LaTeX answers);
 - a JSONL or JSON file, or a folder with ``<split>.jsonl``, in any of these schemas (detected per
-  record).
+  record), or a folder built by ``harness corpus build`` (its ``manifest.json`` lists the files);
+- a corpus a plugin registered (``register_corpora``; every built corpus under
+  ``$HARNESS_CORPORA_DIR``).
 
 Named corpora read the local mirror (``$HARNESS_DATA_DIR``, the layout of ``MIRRORS``) when there
 is one, and the Hugging Face hub otherwise. ``n`` counts problems per language; a mixture with
@@ -28,6 +30,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +48,21 @@ ALIASES = {hub_id: name for name, (hub_id, _, _) in HUB.items()}
 CORPORA = ("toy", "toy_easy", *HUB)
 
 
+@dataclass(frozen=True)
+class NamedCorpus:
+    """A corpus a plugin contributes through ``register_corpora``: ``--data NAME`` reads ``path``."""
+
+    name: str
+    path: Path
+    description: str = ""
+
+
+def registered_corpus(name: str) -> NamedCorpus | None:
+    from harness.plugin_manager import get_catalog
+
+    return get_catalog().corpora.get(name)
+
+
 def load_corpus(spec: str, languages: Sequence[str], *, split: str = "train", n: int | None = None,
                 seed: int = 0) -> list[dict]:
     """Records of ``spec`` for ``languages``: at most ``n`` problems per language (all if None)."""
@@ -58,6 +76,8 @@ def load_corpus(spec: str, languages: Sequence[str], *, split: str = "train", n:
     else:
         if name in HUB:
             raw, origin = _read_named(name, split), HUB[name][0]
+        elif not Path(spec).expanduser().exists() and registered_corpus(name) is not None:
+            raw, origin = _read_path(Path(registered_corpus(name).path), split), name
         else:
             raw, origin = _read_path(Path(spec).expanduser(), split), spec
         records = convert_records(raw, origin)
@@ -93,12 +113,26 @@ def _read_path(path: Path, split: str) -> list[dict]:
     if path.is_dir():
         candidates = [path / f"{split}.jsonl", path / f"{split}.json"]
         found = next((c for c in candidates if c.is_file()), None)
+        if found is None and (path / "manifest.json").is_file():
+            return _read_built(path, split)
         if found is None:
             raise UserError(f"training data folder {path} has no {split}.jsonl")
         return _read_file(found)
     if not path.is_file():
         raise UserError(f"training data {path} does not exist (give toy, one of {', '.join(HUB)}, or a JSONL file)")
     return _read_file(path)
+
+
+def _read_built(path: Path, split: str) -> list[dict]:
+    """Every language file of a corpus folder built by ``harness corpus build`` (one split)."""
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    files = manifest.get("files") or {}
+    if manifest.get("split", "train") != split:
+        raise UserError(f"training data folder {path} holds only the {manifest.get('split', 'train')!r} split, "
+                        f"not {split!r}")
+    if not files:
+        raise UserError(f"training data folder {path}: its manifest.json lists no files")
+    return [row for name in files.values() for row in _read_file(path / name)]
 
 
 def _read_file(path: Path) -> list[dict]:

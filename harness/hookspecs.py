@@ -48,6 +48,17 @@ def register_probes(register):
     """
 
 
+@hookspec
+def register_corpora(register):
+    """Contribute named training corpora, usable as ``--data NAME`` in training and experiments.
+
+    :param register: call ``register(corpus)`` with a :class:`harness.corpora.NamedCorpus` (a
+        ``name``, the ``path`` of a folder that ``--data DIR`` reads, and a ``description``).
+        The built-in plugin ``harness.corpus`` registers every corpus ``harness corpus build``
+        finished under ``$HARNESS_CORPORA_DIR`` (default ``./corpora``).
+    """
+
+
 # --- eval: fired by ``harness eval`` ------------------------------------------------------------
 
 

@@ -108,3 +108,74 @@ def literals(code: str) -> Literals:
         return LITERALS[code]
     except KeyError:
         raise KeyError(f"no literals for language {code!r}; known: {', '.join(LITERALS)}") from None
+
+
+# --- corpus building: translator and verifier prompts per target language ------------------------
+# Used by ``harness corpus build`` (harness/corpus). The rules are the same for every language (the
+# checks that follow test exactly them: numbers, LaTeX and the boxed answer kept); each language
+# adds a note on its own conventions. Changing a prompt changes the corpus cache key.
+
+
+@dataclass(frozen=True)
+class TranslationPrompts:
+    system: str
+    translate: str
+    """User message for the translator; ``{text}`` is the English text."""
+    verify: str
+    """User message for the verifier; ``{source}`` and ``{translation}`` are whole records."""
+
+
+_TRANSLATE_SYSTEM = "You are a professional translator of mathematics from English into {name}."
+_TRANSLATE = (
+    "Translate the text below from English into {name}.\n"
+    "Rules:\n"
+    "- Translate all prose, including any reasoning between <think> and </think>.\n"
+    "- Keep every number exactly as written: same digits, same separators, never spelled out.\n"
+    "- Keep LaTeX, formulas, code, Markdown and tags such as <think> unchanged.\n"
+    "- Keep \\boxed{{{{...}}}} and its content unchanged.\n"
+    "- Keep the paragraph breaks. Do not solve, explain, shorten or add anything.\n"
+    "{note}"
+    "Output only the translation.\n\n{{text}}"
+)
+_VERIFY = (
+    "Below are an English math problem with its solution and a translation of both into {name}.\n"
+    "Judge the translation:\n"
+    "- faithful: same meaning; every number, formula and the final \\boxed{{{{}}}} answer preserved;\n"
+    "- complete: nothing omitted, truncated or added;\n"
+    "- in_target_language: the prose is in {name} (formulas and names may stay as they are).\n"
+    "Reply with one JSON object and nothing else:\n"
+    '{{{{"faithful": true|false, "complete": true|false, "in_target_language": true|false, '
+    '"reason": "<one sentence>"}}}}\n\n'
+    "### English\n{{source}}\n\n### {name} translation\n{{translation}}"
+)
+_TRANSLATION_NOTES = {
+    "zh": "- Use Simplified Chinese and Chinese punctuation in prose; keep digits as Arabic numerals.\n",
+    "ja": "- Use natural Japanese with Arabic numerals; do not convert numbers to kanji.\n",
+    "de": "- Keep decimal points and thousands separators as in the English (do not switch to 1.000 or 0,5).\n",
+    "fr": "- Keep decimal points and thousands separators as in the English (do not switch to 1 000 or 0,5).\n",
+    "es": "- Keep decimal points and thousands separators as in the English.\n",
+    "ru": "- Keep decimal points and thousands separators as in the English.\n",
+    "th": "- Use Arabic numerals, not Thai digits.\n",
+    "bn": "- Use Arabic numerals (0-9), not Bengali digits.\n",
+}
+
+
+def _translation_prompts(code: str) -> TranslationPrompts:
+    name = LITERALS[code].name
+    note = _TRANSLATION_NOTES.get(code, "")
+    return TranslationPrompts(
+        system=_TRANSLATE_SYSTEM.format(name=name),
+        translate=_TRANSLATE.format(name=name, note=note),
+        verify=_VERIFY.format(name=name),
+    )
+
+
+TRANSLATION_PROMPTS: dict[str, TranslationPrompts] = {code: _translation_prompts(code) for code in LITERALS if code != "en"}
+
+
+def translation_prompts(code: str) -> TranslationPrompts:
+    """The translator/verifier prompts for target language ``code``; a KeyError names the known ones."""
+    try:
+        return TRANSLATION_PROMPTS[code]
+    except KeyError:
+        raise KeyError(f"no translation prompts for {code!r}; known: {', '.join(TRANSLATION_PROMPTS)}") from None

@@ -32,6 +32,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "harness.rewards",
     "harness.plugins",
     "harness.plugins.probes",
+    "harness.corpus",
 )
 
 
@@ -68,6 +69,7 @@ class Catalog:
     paradigms: dict[str, Any] = field(default_factory=dict)
     rewards: dict[str, Any] = field(default_factory=dict)
     probes: dict[str, Any] = field(default_factory=dict)
+    corpora: dict[str, Any] = field(default_factory=dict)
     owner: dict[tuple[str, str], str] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
     packages: dict[str, str] = field(default_factory=dict)
@@ -146,6 +148,7 @@ def collect(pm: pluggy.PluginManager) -> Catalog:
         "paradigms": check_paradigm,
         "rewards": functools.partial(_check_named, "reward"),
         "probes": functools.partial(_check_named, "probe"),
+        "corpora": functools.partial(_check_named, "corpus"),
     }
     for kind, check in checks.items():
         caller = getattr(pm.hook, f"register_{kind}")
