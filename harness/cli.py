@@ -5,6 +5,7 @@ User errors end in one sentence and exit code 2; ``--debug`` shows the traceback
 
 from __future__ import annotations
 
+import errno
 import sys
 import traceback
 import warnings
@@ -18,6 +19,10 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.errors import UserError, unknown
+from harness.rundir import Terminated
+
+# Errors of the machine, not of the harness: a full disk, a read-only or forbidden folder.
+MACHINE_SAYS_NO = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
 
 app = typer.Typer(
     name="harness",
@@ -38,7 +43,11 @@ def _global(
     registry: Annotated[
         Optional[Path], typer.Option("--registry", help="Use this registry.yaml instead of the packaged one.")
     ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the libraries' own logs and progress bars.")] = False,
 ) -> None:
+    from harness.quiet import quiet_libraries
+
+    quiet_libraries(verbose or debug)
     _state["registry"] = registry
 
 
@@ -166,13 +175,30 @@ def tiny() -> None:
 # --- train -------------------------------------------------------------------------------------
 
 
-def _print_plugin_help(paradigm) -> None:
+def _print_plugin_help(paradigm, defaults: dict, recipe: str) -> None:
     from harness.config import describe
 
-    table = _table(f"Options of paradigm {paradigm.name!r}: {paradigm.description}", "flag", "type", "default", "help")
-    for row in describe(paradigm.config_class):
+    title = f"Options of {recipe!r} (paradigm {paradigm.name!r}: {paradigm.description})"
+    table = _table(title, "flag", "type", "default", "help")
+    for row in describe(paradigm.config_class, defaults):
         table.add_row(*row)
     console.print(table)
+
+
+def _given(ctx: typer.Context, *names: str) -> set[str]:
+    """The parameters the user typed (not left at their defaults)."""
+    # By name: typer vendors its own click, whose ParameterSource is not click's.
+    return {n for n in names if getattr(ctx.get_parameter_source(n), "name", "DEFAULT") != "DEFAULT"}
+
+
+def _reuse_mode(resume: bool, overwrite: bool) -> str:
+    if resume and overwrite:
+        raise UserError("--resume continues a run and --overwrite starts it again: give one of them")
+    return "resume" if resume else "overwrite" if overwrite else "new"
+
+
+RESUME_HELP = "Continue the run in --run-dir from its last checkpoint."
+OVERWRITE_HELP = "Start the run in an existing --run-dir again, removing what it holds."
 
 
 @app.command(
@@ -183,12 +209,15 @@ def train(
     plugin: Annotated[Optional[str], typer.Option("--plugin", "-p", help="Paradigm plugin or registry recipe.")] = None,
     lang: Annotated[list[str], typer.Option("--lang", "-l", help="Training language(s): de, or en,zh,de.")] = ["en"],
     model: Annotated[str, typer.Option(help="Model alias, run directory, path or hub id.")] = "tiny",
-    data: Annotated[str, typer.Option(help="Training data: 'toy' (built in) or a JSONL file.")] = "toy",
+    data: Annotated[str, typer.Option(help="Training data: toy, toy_easy (built in), gsm8k, gsm8k_parallel, luffy "
+                                           "(hub or --data-dir mirror), or a JSONL file or folder.")] = "toy",
+    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Local data mirror for named corpora (default: $HARNESS_DATA_DIR, else the HF hub).")] = None,
     num_problems: Annotated[Optional[int], typer.Option(help="Problems per language (default: all; toy: 200).")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML recipe with paradigm settings.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML recipe, or a run's config.yaml to replay it.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     run_dir: Annotated[Optional[Path], typer.Option(help="Run directory (default: a new one under runs/).")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue the run in --run-dir from its last checkpoint.")] = False,
+    resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False,
+    overwrite: Annotated[bool, typer.Option(help=OVERWRITE_HELP)] = False,
     show_help: Annotated[bool, typer.Option("--help", "-h", help="Show this help; with --plugin, its options.")] = False,
 ) -> None:
     """Train a model with a paradigm plugin; the plugin's own options follow as --flags."""
@@ -196,20 +225,20 @@ def train(
         console.print(ctx.get_help())
         if plugin:
             catalog, registry = _catalog(), _registry()
-            name, _, _ = registry.paradigm_defaults(plugin)
+            name, defaults, _ = registry.paradigm_defaults(plugin)
             if name not in catalog.paradigms:
                 raise unknown("plugin", plugin, set(catalog.paradigms) | set(registry.paradigms))
-            _print_plugin_help(catalog.paradigms[name])
+            _print_plugin_help(catalog.paradigms[name], defaults, plugin)
         raise typer.Exit(0)
-    if not plugin:
-        raise UserError("harness train needs --plugin NAME (see `harness ls paradigms`)")
-    if resume and run_dir is None:
-        raise UserError("--resume needs the --run-dir of the run to continue")
     from harness.training import TrainRequest, run_training
 
+    mode = _reuse_mode(resume, overwrite)
+    given = {"lang": "languages"}
     run_training(TrainRequest(
-        plugin=plugin, languages=lang, model=model, data=data, num_problems=num_problems, recipe=config,
-        seed=seed, run_dir=run_dir, resume=resume, plugin_args=list(ctx.args),
+        plugin=plugin, languages=lang, model=model, data=data, data_dir=str(data_dir) if data_dir else None,
+        num_problems=num_problems, recipe=config, seed=seed, run_dir=run_dir, mode=mode,
+        plugin_args=list(ctx.args),
+        given={given.get(n, n) for n in _given(ctx, "plugin", "lang", "model", "data", "data_dir", "num_problems", "seed")},
     ), catalog=_catalog(), registry=_registry(), console=console)
 
 
@@ -218,6 +247,7 @@ def train(
 
 @app.command("eval")
 def eval_(
+    ctx: typer.Context,
     model: Annotated[str, typer.Option(help="Model alias, run directory, path or hub id.")] = "tiny",
     tasks: Annotated[str, typer.Option(help="Comma-separated task families or tasks (mgsm_xling, mgsm_xling_de).")] = "mgsm_xling",
     backend: Annotated[str, typer.Option(help="Inference backend: hf (transformers) or vllm.")] = "hf",
@@ -230,26 +260,38 @@ def eval_(
     seed: Annotated[int, typer.Option(help="Seed of the first run (run i uses seed + i).")] = 0,
     batch_size: Annotated[str, typer.Option("--batch-size", help="hf backend batch size (an integer or 'auto').")] = "8",
     max_model_len: Annotated[Optional[int], typer.Option("--max-model-len", help="Context length (prompt + response) to allocate.")] = None,
-    consistency: Annotated[bool, typer.Option("--consistency-prompt", help="Add the reason-in-the-question's-language instruction.")] = False,
+    consistency: Annotated[bool, typer.Option("--consistency-prompt/--no-consistency-prompt", help="Add the reason-in-the-question's-language instruction.")] = False,
     gen_kwargs: Annotated[Optional[str], typer.Option("--gen-kwargs", help="Extra generation kwargs, key=value,...")] = None,
     base: Annotated[Optional[str], typer.Option(help="Base model's eval run or results file: adds Gen to the results.")] = None,
     run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default: a new one under runs/).")] = None,
     probes: Annotated[Optional[str], typer.Option(help="Probes to run afterwards, a,b (see `harness ls probes`).")] = None,
     probe_options: Annotated[Optional[str], typer.Option("--probe-options", help="Probe settings, key=value,... (k, max_new_tokens, num_problems).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="An eval run's config.yaml (or a YAML of these settings) to replay.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the evaluation in --run-dir, keeping its finished repeats.")] = False,
+    overwrite: Annotated[bool, typer.Option(help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Evaluate a model on task families with lm-eval (see `harness ls tasks`)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from harness.evaluation import EvalRequest, language_table, run_eval
 
+    from harness.evaluation import request_from_config
+
     registry = _registry()
-    request = EvalRequest(
+    values = dict(
         model=model, tasks=[t.strip() for t in tasks.split(",") if t.strip()], backend=backend, limit=limit,
         data_dir=str(data_dir) if data_dir else None, num_repeats=num_repeats, max_gen_toks=max_gen_toks,
         temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size, max_model_len=max_model_len,
         consistency=consistency, gen_kwargs=gen_kwargs, base=base, run_dir=run_dir,
-        probes=probes, probe_options=_key_values(probe_options, "--probe-options"),
+        probes=probes, probe_options=_key_values(probe_options, "--probe-options"), mode=_reuse_mode(resume, overwrite),
     )
+    if config is not None:  # a replay: the file's settings, then the flags the user typed
+        typed = _given(ctx, *[n for n in values if n not in ("mode", "run_dir")])
+        request = request_from_config(config, {k: v for k, v in values.items() if k in typed or k in ("mode", "run_dir")})
+    else:
+        request = EvalRequest(**values)
+    check_eval_request(request)
+    model, tasks, num_repeats, backend = request.model, ",".join(request.tasks), request.num_repeats, request.backend
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err_console, transient=True) as progress:
         bar = progress.add_task(f"evaluating {model} on {tasks}", total=num_repeats)
@@ -272,6 +314,25 @@ def eval_(
     console.print(f"results: {run.path / 'results.json'}", highlight=False, soft_wrap=True)
 
 
+def check_eval_request(request) -> None:
+    """What can be checked in the flags, before anything is loaded."""
+    if request.limit is not None and request.limit < 1:
+        raise UserError(f"--limit must be at least 1, got {request.limit}")
+    if request.max_gen_toks is not None and request.max_gen_toks < 1:
+        raise UserError(f"--max-gen-toks must be at least 1, got {request.max_gen_toks}")
+    if request.max_model_len is not None and request.max_model_len < 1:
+        raise UserError(f"--max-model-len must be at least 1, got {request.max_model_len}")
+    if request.num_repeats < 1:
+        raise UserError(f"--num-repeats must be at least 1, got {request.num_repeats}")
+    if not (str(request.batch_size) == "auto" or str(request.batch_size).isdigit() and int(request.batch_size) > 0):
+        raise UserError(f"--batch-size must be a positive integer or 'auto', got {request.batch_size!r}")
+    if request.temperature < 0 or not 0 < request.top_p <= 1:
+        raise UserError("--temperature must be >= 0 and --top-p in (0, 1]")
+    _key_values(request.gen_kwargs, "--gen-kwargs")
+    if not request.tasks:
+        raise UserError("--tasks needs at least one task family")
+
+
 @app.command("tasks-path")
 def tasks_path() -> None:
     """Print the task folder to give lm-eval as --include_path."""
@@ -285,14 +346,19 @@ def gen(
     results: Annotated[list[str], typer.Argument(help="Eval runs or results files of the trained models.")],
     base: Annotated[str, typer.Option(help="The base model's eval run or results file.")],
     metric: Annotated[Optional[str], typer.Option(help="Metric to use (default: strict_acc, else the first found).")] = None,
+    allow_mismatch: Annotated[bool, typer.Option("--allow-mismatch", help="Compare runs that differ in task version, problems, budget or prompt (they are marked).")] = False,
 ) -> None:
     """Gen: mean over languages of (Acc(M) - Acc(base)) / (1 - Acc(base)), per task family."""
-    from harness.gen import compute_gen, load_results
+    from harness.gen import check_comparable, compute_gen, load_results
 
     base_results = load_results(base)
-    for spec in results:
-        console.print(f"[bold]{spec}[/]", highlight=False)
-        scores = compute_gen(load_results(spec), base_results, metric)
+    loaded = {spec: load_results(spec) for spec in results}
+    for spec, model_results in loaded.items():
+        notes = check_comparable({"base": base_results, spec: model_results}, allow_mismatch)
+        console.print(f"[bold]{spec}[/]" + (" [yellow](mismatch)[/]" if notes else ""), highlight=False)
+        for note in notes:
+            err_console.print(f"[yellow]mismatch:[/] {note}", highlight=False, soft_wrap=True)
+        scores = compute_gen(model_results, base_results, metric)
         _print_gen({f: s.to_dict() for f, s in scores.items()})
 
 
@@ -318,7 +384,7 @@ def probe(
     base: Annotated[Optional[str], typer.Option(help="The base model the studied one was trained from (drift).")] = None,
     lang: Annotated[list[str], typer.Option("--lang", "-l", help="Languages: de, or en,zh,de (default: all ten).")] = [],
     num_problems: Annotated[int, typer.Option(help="Problems per language.")] = 16,
-    k: Annotated[int, typer.Option("--k", "-k", help="Responses sampled per problem.")] = 4,
+    k: Annotated[int, typer.Option("--k", help="Responses sampled per problem.")] = 4,
     max_new_tokens: Annotated[int, typer.Option(help="Longest sampled response, in tokens.")] = 256,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
     top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")] = 0.95,
@@ -329,6 +395,7 @@ def probe(
     samples: Annotated[Optional[Path], typer.Option(help="An eval run: probe its responses and questions.")] = None,
     compare: Annotated[list[str], typer.Option(help="More trained models for drift, label=model (repeatable).")] = [],
     run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default: a new one under runs/).")] = None,
+    overwrite: Annotated[bool, typer.Option(help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Run mechanism probes on a model alone (they also run after `harness eval --probes`)."""
     from harness.plugins.probes.build import ProbeOptions, run_standalone
@@ -340,6 +407,7 @@ def probe(
     run, results = run_standalone(
         parse_names(names), model=model, base=base, languages=parse_names(lang) or None, samples_from=samples,
         compare={label: spec for label, _, spec in pairs}, label=None, run_dir=run_dir, probes=_catalog().probes,
+        mode=_reuse_mode(False, overwrite),
         options=ProbeOptions(num_problems=num_problems, k=k, max_new_tokens=max_new_tokens, temperature=temperature,
                              top_p=top_p, backend=backend, batch_size=batch_size, seed=seed, data=data),
     )
@@ -386,8 +454,20 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]")
+        err_console.print("[yellow]interrupted[/] (the run directory records it; continue with --resume)")
         sys.exit(130)
+    except Terminated as exc:
+        err_console.print(f"[yellow]stopped[/] by {exc.signal}: the run directory records it as interrupted; "
+                          f"continue with --resume", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except OSError as exc:
+        if exc.errno not in MACHINE_SAYS_NO:
+            raise
+        if debug:
+            traceback.print_exc()
+        where = f" writing {exc.filename}" if exc.filename else ""
+        err_console.print(f"[red]error:[/] {exc.strerror}{where}", highlight=False, soft_wrap=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -133,20 +133,29 @@ def parser_for(config_class: type, prog: str | None = None) -> argparse.Argument
     for f in fields(config_class):
         base, _ = _base_type(hints[f.name])
         kwargs: dict[str, Any] = {"dest": f.name, "default": None, "help": f.metadata.get("help", "")}
+        # Both spellings, as TRL's HfArgumentParser accepts them: --learning-rate and --learning_rate.
+        flags = list(dict.fromkeys([flag_name(f.name), f"--{f.name}"]))
         if base is bool:
             kwargs.update(nargs="?", const="true", metavar="BOOL")
+            negative = list(dict.fromkeys([f"--no-{f.name.replace('_', '-')}", f"--no_{f.name}"]))
+            parser.add_argument(*negative, dest=f.name, action="store_const", const="false", default=None,
+                                help=argparse.SUPPRESS)
         else:
             kwargs["metavar"] = getattr(base, "__name__", "VALUE").upper()
-        parser.add_argument(flag_name(f.name), **kwargs)
+        parser.add_argument(*flags, **kwargs)
     return parser
 
 
-def describe(config_class: type) -> list[tuple[str, str, str, str]]:
-    """(flag, type, default, help) per field, for help screens and docs."""
+def describe(config_class: type, defaults: Mapping[str, Any] | None = None) -> list[tuple[str, str, str, str]]:
+    """(flag, type, default, help) per field, for help screens and docs; ``defaults`` (a
+    recipe's) replace the dataclass defaults they name."""
     hints = _resolved_types(config_class)
+    defaults = defaults or {}
     rows = []
     for f in fields(config_class):
-        if f.default is not dataclasses.MISSING:
+        if f.name in defaults:
+            default = repr(defaults[f.name])
+        elif f.default is not dataclasses.MISSING:
             default = repr(f.default)
         elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
             default = repr(f.default_factory())  # type: ignore[misc]

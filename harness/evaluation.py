@@ -57,6 +57,8 @@ class EvalRequest:
     """Probes to run after the evaluation through the ``post_eval`` hook, ``a,b``."""
     probe_options: dict[str, Any] = field(default_factory=dict)
     """Settings of those probes (``k``, ``max_new_tokens``, ``num_problems``, ...)."""
+    mode: str = "new"
+    """How to treat an existing --run-dir: new (refuse), resume (keep finished repeats) or overwrite."""
 
 
 # --- tasks ---------------------------------------------------------------------------------------
@@ -176,15 +178,22 @@ def generation_overrides(request: EvalRequest) -> dict[str, Any]:
 class _DropNoise(logging.Filter):
     """lm-eval warns once per task that custom datasets take --metadata; we pass it ourselves."""
 
+    # What lm-eval says about choices the harness made on purpose (custom loaders, gen kwargs).
+    MESSAGES = ("Custom kwargs can be passed", "specified through cli, these settings will update")
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return "Custom kwargs can be passed" not in record.getMessage()
+        message = record.getMessage()
+        return not any(m in message for m in self.MESSAGES)
 
 
 _NOISE = _DropNoise()
 
 
 def _quiet_lm_eval() -> None:
-    for name in ("lm_eval", "lm_eval.api.task"):
+    from harness.quiet import quiet_git_hash
+
+    quiet_git_hash()
+    for name in ("lm_eval", "lm_eval.api.task", "lm_eval.evaluator"):
         logger = logging.getLogger(name)
         if _NOISE not in logger.filters:
             logger.addFilter(_NOISE)
@@ -226,15 +235,16 @@ def run_eval(request: EvalRequest, registry, *,
     if not request.consistency and trained_with_consistency_prompt(request.model):
         log.warning("%s was trained with the consistency prompt: evaluating with it too", request.model)
         request.consistency = True
+    _quiet_lm_eval()  # before the tasks load: they warn as they load
     manager = task_manager(request.data_dir, request.consistency)
     hashes = data_hashes(manager, names)
 
-    run = RunDir.create("eval", f"{Path(request.model).name}-{'+'.join(names)}", path=request.run_dir)
-    run.write_config({**asdict(request), "model_path": model_path, "tasks": names})
-    run.write_manifest(command="eval", seed=request.seed, data_hashes=hashes, model=request.model,
-                       model_path=model_path)
-    handler = run.attach_log()
-    try:
+    from harness.rundir import check_reuse, run_lifecycle
+
+    check_reuse(request.run_dir, request.mode)
+    with run_lifecycle("eval", f"{Path(request.model).name}-{'+'.join(names)}", path=request.run_dir,
+                       mode=request.mode, config=eval_config(request, model_path, names), seed=request.seed,
+                       data_hashes=hashes, model=request.model, model_path=model_path) as run:
         summary = _evaluate(run, manager, names, model_path, request, on_run)
         if base_results is not None:
             add_gen(summary, base_results, request.base)
@@ -242,13 +252,45 @@ def run_eval(request: EvalRequest, registry, *,
         if probe_names or _has_third_party_post_eval():
             settings = {**asdict(request), "probes": probe_names, "model_path": model_path, "tasks": names}
             _post_eval(run, summary, settings)
-    except BaseException as exc:
-        run.finish("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed", error=repr(exc))
-        raise
-    finally:
-        logging.getLogger("harness").removeHandler(handler)
-    run.finish("finished")
     return run, summary
+
+
+# Keys of an eval run's config.yaml that are records, not settings (ignored on replay).
+INFORMATIONAL_KEYS = {"command", "model_path", "run_dir", "mode"}
+
+
+def eval_config(request: EvalRequest, model_path: str, names: Sequence[str]) -> dict:
+    """The run's config.yaml: a valid ``harness eval --config`` that replays the evaluation."""
+    config = {k: v for k, v in asdict(request).items() if k not in INFORMATIONAL_KEYS}
+    return {**config, "tasks": list(names), "command": "eval", "model_path": model_path}
+
+
+def request_from_config(path: Path, overrides: dict[str, Any]) -> EvalRequest:
+    """An EvalRequest from a run's config.yaml (or any mapping of its fields), then ``overrides``."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise UserError(f"config file {path} does not exist") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: an eval config must be a mapping of settings")
+    names = {f for f in EvalRequest.__dataclass_fields__}
+    values = {}
+    for key, value in data.items():
+        if key in INFORMATIONAL_KEYS:
+            continue
+        if key not in names:
+            from harness.errors import did_you_mean
+
+            raise UserError(f"{path}: unknown eval setting {key!r}{did_you_mean(key, names)}")
+        values[key] = value
+    if isinstance(values.get("tasks"), str):
+        values["tasks"] = [t.strip() for t in values["tasks"].split(",") if t.strip()]
+    values.update(overrides)
+    return EvalRequest(**values)
 
 
 def _check_probes(probes: str | None) -> list[str]:
@@ -287,15 +329,24 @@ def _post_eval(run: RunDir, summary: dict, settings: dict) -> None:
 def _evaluate(run: RunDir, manager, names: Sequence[str], model_path: str, request: EvalRequest,
               on_run: Callable[[int, int], None] | None) -> dict:
     """Build the model once, run lm-eval ``num_repeats`` times, keep each run, combine them."""
-    _quiet_lm_eval()
     log.info("eval %s (%s) on %s with %s, %d run(s)", request.model, model_path, ",".join(names),
              request.backend, request.num_repeats)
-    started = time.perf_counter()
-    lm = build_lm(request.backend, model_path, request)
-    load_seconds, per_run, run_seconds = time.perf_counter() - started, [], []
+    lm, load_seconds, per_run, run_seconds = None, 0.0, [], []
     for i in range(request.num_repeats):
         if on_run:
             on_run(i, request.num_repeats)
+        done = run / f"runs/run{i}.json"
+        if request.mode == "resume" and done.is_file():  # written after its samples: this repeat is whole
+            log.info("run %d/%d kept from before the resume", i + 1, request.num_repeats)
+            per_run.append(json.loads(done.read_text(encoding="utf-8")))
+            run_seconds.append(0.0)
+            continue
+        if lm is None:
+            started = time.perf_counter()
+            from harness.quiet import without_request_bars
+
+            lm = without_request_bars(build_lm(request.backend, model_path, request))
+            load_seconds = time.perf_counter() - started
         began = time.perf_counter()
         results = run_once(lm, manager, names, request, i)
         run_seconds.append(time.perf_counter() - began)

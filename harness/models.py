@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.errors import UserError, did_you_mean
 from harness.registry import Registry
 
 BUILTIN_TINY = "builtin:tiny"
@@ -26,10 +26,14 @@ def resolve_model(spec: str, registry: Registry) -> str:
         return str(tiny_model_path())
     path = Path(target).expanduser()
     if (path / "result.json").is_file():
-        result = json.loads((path / "result.json").read_text(encoding="utf-8"))
-        model = Path(result["model_path"])
-        if not model.is_absolute():
-            model = path / model
+        from harness.rundir import RESULT, RunDir
+
+        try:
+            result = json.loads((path / RESULT).read_text(encoding="utf-8"))
+            recorded = result["model_path"]
+        except (ValueError, KeyError, TypeError):
+            raise UserError(f"{path / RESULT} is not a training result (no model_path)") from None
+        model = RunDir(path).resolve(recorded)
         if not model.exists():
             raise UserError(f"run {path} recorded model {model}, which no longer exists")
         return str(model)
@@ -37,8 +41,13 @@ def resolve_model(spec: str, registry: Registry) -> str:
         if not (path / "config.json").exists():
             raise UserError(f"{path} is neither a model directory (no config.json) nor a training run")
         return str(path)
-    if target.startswith((".", "/", "~")):
+    if target.startswith((".", "/", "~")) or target.count("/") > 1:  # a path: hub ids are org/name
         raise UserError(f"model path {target} does not exist")
+    if "/" not in target:
+        # Not an alias, not a folder here, and no org/name hub id: a typo far more often than one
+        # of the few hub models without an organisation.
+        raise UserError(f"unknown model {target!r} (not an alias, a folder or an org/name hub id)"
+                        f"{did_you_mean(target, registry.models)}")
     return target
 
 

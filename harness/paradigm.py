@@ -40,6 +40,18 @@ class TrainContext:
     """Continue from the last checkpoint under ``output_dir`` if there is one."""
     paradigms: Mapping[str, Paradigm] = field(default_factory=dict)
     """Every registered paradigm, for composites."""
+    registry: Any = None
+    """The :class:`harness.registry.Registry` the command loaded (``harness --registry``), for
+    resolving model aliases; never read the default registry path below the CLI."""
+    rewards: Mapping[str, Any] | None = None
+    """Every registered reward, by name (None: the paradigm asks the plugin catalog)."""
+
+    def resolve_model(self, spec: str) -> str:
+        """A model alias, run directory or path, resolved as ``--model`` is."""
+        from harness.models import resolve_model
+        from harness.registry import load_registry
+
+        return resolve_model(spec, self.registry if self.registry is not None else load_registry())
 
     def paradigm(self, name: str) -> Paradigm:
         from harness.errors import unknown
@@ -63,12 +75,23 @@ class TrainResult:
     stages: dict[str, TrainResult] = field(default_factory=dict)
     """Results of the stages of a composite paradigm, by stage name."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, base: Path | None = None) -> dict[str, Any]:
+        """As recorded in result.json: with ``base`` (the run directory), paths inside it are
+        written relative to it, so the run can be referenced from any working directory."""
         return {
-            "model_path": str(self.model_path),
+            "model_path": _relative(self.model_path, base),
             "metrics": self.metrics,
-            "stages": {k: v.to_json() for k, v in self.stages.items()},
+            "stages": {k: v.to_json(base) for k, v in self.stages.items()},
         }
+
+
+def _relative(path: Path, base: Path | None) -> str:
+    if base is None:
+        return str(path)
+    try:
+        return str(Path(path).resolve().relative_to(Path(base).resolve()))
+    except ValueError:
+        return str(Path(path).resolve())
 
 
 @runtime_checkable

@@ -20,7 +20,7 @@ REGISTRY_ENV = "HARNESS_REGISTRY"
 
 SECTIONS: dict[str, set[str]] = {
     "languages": {"name", "langid"},
-    "models": {"path", "description", "trust_remote_code"},
+    "models": {"path", "description", "trust_remote_code", "train_defaults"},
     "tasks": {"description", "languages", "group"},
     "paradigms": {"plugin", "description", "defaults"},
     "experiments": {"description", "paradigms", "languages", "models", "tasks", "seeds"},
@@ -180,6 +180,8 @@ class _Validator:
             self.check_names(task, "languages", "language", reg.languages)
         for name, entry in reg.paradigms.items():
             self.check_paradigm(name, entry)
+        for name, entry in reg.models.items():
+            self.check_model(name, entry)
         for name, exp in reg.experiments.items():
             self.check_names(exp, "paradigms", "paradigm", set(reg.paradigms) | set(self.plugins or {}))
             self.check_names(exp, "languages", "language", reg.languages)
@@ -197,7 +199,40 @@ class _Validator:
             raise self.fail(entry.lines["defaults"], f"defaults of paradigm {name!r} must be a mapping")
         from harness.config import fields
 
-        valid = [f.name for f in fields(self.plugins[plugin].config_class)]
+        config_class = self.plugins[plugin].config_class
+        valid = [f.name for f in fields(config_class)]
         for key, line in defaults.lines.items():
             if key not in valid:
                 raise self.fail(line, f"unknown {plugin} setting {key!r}{did_you_mean(key, valid)}")
+            self.check_type(config_class, key, defaults[key], line)
+
+    def check_type(self, config_class: type, key: str, value: Any, line: int) -> None:
+        """A setting's value against its field's type: ``learning_rate: fast`` fails here, with
+        this file's line, not later in a trainer."""
+        import typing
+
+        from harness.config import coerce
+
+        try:
+            coerce(value, typing.get_type_hints(config_class)[key], key)
+        except UserError as exc:
+            raise self.fail(line, str(exc)) from None
+
+    def check_model(self, name: str, entry: Located) -> None:
+        path = entry.get("path")
+        if not isinstance(path, str) or not path.strip():
+            raise self.fail(entry.lines.get("path", entry.line), f"path of model {name!r} must be a non-empty string")
+        if "train_defaults" not in entry:
+            return
+        defaults = entry["train_defaults"]
+        if not isinstance(defaults, Located):
+            raise self.fail(entry.lines["train_defaults"], f"train_defaults of model {name!r} must be a mapping")
+        if self.plugins is None:
+            return
+        from harness.config import fields
+
+        owners = {f.name: p.config_class for p in self.plugins.values() for f in fields(p.config_class)}
+        for key, line in defaults.lines.items():
+            if key not in owners:
+                raise self.fail(line, f"unknown training setting {key!r}{did_you_mean(key, owners)}")
+            self.check_type(owners[key], key, defaults[key], line)

@@ -150,7 +150,15 @@ def _write(out_dir: Path, seed: int) -> None:
     tokenizer = build_tokenizer()
     model = build_model(tokenizer, seed=seed)
     tokenizer.save_pretrained(out_dir)
-    model.save_pretrained(out_dir, safe_serialization=True)
+    from transformers.utils import logging as hf_logging
+
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a one-shard "Writing model shards" bar says nothing here
+    try:
+        model.save_pretrained(out_dir, safe_serialization=True)
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
     info = {"recipe_version": RECIPE_VERSION, "seed": seed, "fingerprint": fingerprint(seed),
             "parameters": sum(p.numel() for p in model.parameters())}
     (out_dir / MARKER).write_text(json.dumps(info, indent=2) + "\n")

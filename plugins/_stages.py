@@ -25,9 +25,13 @@ def tagged(context: TrainContext, stage: str):
 
 
 def result_from_json(data: dict, base: Path) -> TrainResult:
+    """A stage's result.json, its paths relative to ``base`` (the stage folder); runs written
+    before paths were relative recorded them relative to their working directory."""
     path = Path(data["model_path"])
+    if not path.is_absolute() and ((base / path).exists() or not path.exists()):
+        path = base / path
     return TrainResult(
-        model_path=path if path.is_absolute() else base / path,
+        model_path=path,
         metrics=dict(data.get("metrics") or {}),
         stages={k: result_from_json(v, base) for k, v in (data.get("stages") or {}).items()},
     )
@@ -45,7 +49,7 @@ def run_stage(context: TrainContext, stage: str, paradigm: str, config: Any, **c
         main_process_only(context.log)({"stage": stage, "event": "stage_skipped", "reason": "finished before resume"})
         return result_from_json(json.loads(done.read_text(encoding="utf-8")), child.output_dir)
     result = context.paradigm(paradigm).train(child, config)
-    atomic_write_text(done, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(done, json.dumps(result.to_json(base=child.output_dir), indent=2, ensure_ascii=False) + "\n")
     return result
 
 

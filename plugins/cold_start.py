@@ -28,8 +28,10 @@ class ColdStartOptions(GRPOOptions):
 
 def sft_options(config: ColdStartOptions) -> SFTOptions:
     """The SFT stage's options: its own sft_* settings, the study's SFT defaults for the rest."""
+    # --max-steps bounds every stage: a full SFT stage (-1) gets no more steps than GRPO.
+    steps = config.max_steps if config.sft_steps < 0 and config.max_steps > 0 else config.sft_steps
     return SFTOptions(
-        learning_rate=config.sft_learning_rate, num_train_epochs=config.sft_epochs, max_steps=config.sft_steps,
+        learning_rate=config.sft_learning_rate, num_train_epochs=config.sft_epochs, max_steps=steps,
         batch_size=config.sft_batch_size, micro_batch_size=config.sft_micro_batch_size,
         max_length=config.sft_max_length, gradient_checkpointing=config.gradient_checkpointing,
         consistency_prompt=config.consistency_prompt, logging_steps=config.logging_steps,

@@ -16,7 +16,7 @@ def run_grpo(context: TrainContext, config: GRPOOptions, rewards=None) -> TrainR
     outcome = train_grpo(
         local_model_dir(context.model), context.datasets["train"], context.output_dir, config,
         seed=context.seed, log_fn=context.log, resume=context.resume, callbacks_extra=context.callbacks,
-        rewards=rewards,
+        rewards=rewards if rewards is not None else context.rewards,
     )
     metrics = summary(outcome.metrics, SUMMARY)
     metrics.update({k: v for k, v in outcome.metrics.items() if k.startswith(("accuracy/", "consistency/"))})

@@ -38,10 +38,13 @@ class GRPOConsistency:
             return run_grpo(context, config)
         if not 0.0 <= config.accuracy_weight <= 1.0:
             raise UserError(f"accuracy_weight must lie in [0, 1], got {config.accuracy_weight}")
-        from harness.plugin_manager import get_catalog
         from harness.rewards import Reward, combined_reward
 
-        rewards = dict(get_catalog().rewards)
+        if context.rewards is None:
+            from harness.plugin_manager import get_catalog
+
+            context.rewards = get_catalog().rewards
+        rewards = dict(context.rewards)
         weights = {"accuracy": config.accuracy_weight, "consistency": 1.0 - config.accuracy_weight}
         rewards[COMBINED] = Reward(COMBINED, combined_reward(weights, name=COMBINED), "accuracy + consistency")
         return run_grpo(context, dataclasses.replace(config, reward=COMBINED), rewards=rewards)

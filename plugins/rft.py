@@ -8,6 +8,7 @@ to ``rft_samples.jsonl`` in the run; ``--resume`` reuses it instead of sampling 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
@@ -60,13 +61,16 @@ def keep_correct(records: Sequence[dict], samples: Sequence[Sequence[str]], verd
     return kept
 
 
-def _resolve_sampler(spec: str, default: str) -> str:
-    if not spec:
-        return default
-    from harness.models import resolve_model
-    from harness.registry import load_registry
-
-    return resolve_model(spec, load_registry())
+def sampling_budget(records: Sequence[dict], config: RFTOptions) -> list[dict]:
+    """The problems to sample: with ``max_steps`` set, no more than its SFT steps can use
+    (``max_steps × batch_size``, languages interleaved), so that a smoke run stays small."""
+    if config.max_steps <= 0 or len(records) <= config.max_steps * config.batch_size:
+        return list(records)
+    by_lang: dict[str, list[dict]] = {}
+    for record in records:
+        by_lang.setdefault(record["lang"], []).append(record)
+    interleaved = [r for group in itertools.zip_longest(*by_lang.values()) for r in group if r is not None]
+    return interleaved[: config.max_steps * config.batch_size]
 
 
 class RFT:
@@ -96,8 +100,11 @@ class RFT:
         return TrainResult(outcome.model_path, metrics)
 
     def collect(self, context: TrainContext, config: RFTOptions) -> list[dict]:
-        records = list(context.datasets["train"])
-        sampler = _resolve_sampler(config.sampler_model, context.model)
+        records = sampling_budget(context.datasets["train"], config)
+        if len(records) < len(context.datasets["train"]):
+            context.log({"event": "rft_sampling_bounded", "problems": len(records),
+                         "reason": f"max_steps {config.max_steps} x batch_size {config.batch_size}"})
+        sampler = context.resolve_model(config.sampler_model) if config.sampler_model else context.model
         settings = SamplingSettings(
             num_samples=config.samples_per_problem, temperature=config.sample_temperature,
             top_p=config.sample_top_p, max_new_tokens=config.max_new_tokens, batch_size=config.sample_batch_size,

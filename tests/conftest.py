@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,14 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("COLUMNS", "200")  # wide rich tables: assertions see whole cells
+
+# The suite never depends on what an earlier run left in the user's caches: the tiny model and
+# the datasets cache are built afresh in a folder of this test session's own.
+_SESSION_CACHE = Path(tempfile.mkdtemp(prefix="harness-test-cache-"))
+os.environ["HARNESS_CACHE"] = str(_SESSION_CACHE / "harness")
+os.environ["HF_HOME"] = str(_SESSION_CACHE / "hf")
+os.environ["HF_DATASETS_CACHE"] = str(_SESSION_CACHE / "hf" / "datasets")
+atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

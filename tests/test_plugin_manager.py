@@ -152,7 +152,7 @@ def test_example_plugin_trains_through_the_cli(tmp_path):
     import json
 
     result = json.loads((run / "result.json").read_text())
-    assert result["model_path"] == str(run / "model")
+    assert result["model_path"] == "model"  # relative to the run directory
     assert result["metrics"]["last_loss"] < result["metrics"]["first_loss"]
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "finished"

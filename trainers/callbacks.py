@@ -58,10 +58,60 @@ class LiveProgress(RichProgressCallback):
                 break
 
 
+class PlainProgress(TrainerCallback):
+    """One plain line every ``every`` steps, for logs that are not a terminal (SLURM, CI, tee):
+    step, loss or reward, accuracy, seconds per step and the time left."""
+
+    def __init__(self, every: int = 0, stream=None):
+        self.every = every
+        self.stream = stream
+        self.started = 0.0
+        self.first_step = 0
+        self.latest: dict[str, float] = {}
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        import time
+
+        self.started, self.first_step = time.perf_counter(), state.global_step
+        if self.every <= 0:  # about twenty lines per run
+            self.every = max(1, (state.max_steps or 20) // 20)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        for key, value in (logs or {}).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.latest[key] = float(value)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        import time
+
+        step, total = state.global_step, state.max_steps
+        if not state.is_world_process_zero or (step % self.every and step != total):
+            return
+        done = step - self.first_step
+        per_step = (time.perf_counter() - self.started) / done if done else 0.0
+        parts = [f"step {step}/{total}"]
+        for key in ("loss", "reward", "accuracy", "mean_token_accuracy"):
+            if key in self.latest:
+                parts.append(f"{key} {self.latest[key]:.4g}")
+        parts.append(f"{per_step:.2f} s/step")
+        parts.append(f"ETA {_duration(per_step * max(0, total - step))}")
+        print(" | ".join(parts), file=self.stream or sys.stdout, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
 def progress_wanted(setting: str) -> bool:
-    """``progress: auto|on|off``: auto shows the live bar only on an interactive terminal."""
+    """``progress: auto|on|plain|off``: auto shows the live bar only on an interactive terminal
+    (plain lines elsewhere)."""
     if setting == "auto":
-        return sys.stderr.isatty()
+        return sys.stdout.isatty()
     return setting in {"on", "true", "yes", "1"}
 
 
@@ -77,13 +127,17 @@ def quiet_libraries(progress: str) -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
-def install(trainer, *, log: Callable[[dict], None], progress: str = "auto", extra: Sequence[Any] = ()) -> None:
-    """Replace transformers' printer/tqdm callbacks with ours on ``trainer``."""
+def install(trainer, *, log: Callable[[dict], None], progress: str = "auto", extra: Sequence[Any] = (),
+            every: int = 0) -> None:
+    """Replace transformers' printer/tqdm callbacks with ours on ``trainer``: the live bar on a
+    terminal, plain lines every ``every`` steps elsewhere (``progress: off`` prints nothing)."""
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(MetricsLogger(log))
     if progress_wanted(progress):
         trainer.add_callback(LiveProgress())
+    elif progress not in {"off", "false", "no", "0"}:
+        trainer.add_callback(PlainProgress(every))
     for callback in extra:
         trainer.add_callback(callback)
 

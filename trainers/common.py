@@ -135,3 +135,26 @@ def local_model_dir(model: str) -> str:
         return snapshot_download(model, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja"])
     except Exception as exc:  # offline without a cached copy, a typo, no access
         raise UserError(f"model {model!r} is neither a local directory nor a downloadable hub model ({exc})") from None
+
+
+def report_to(value: str) -> list[str] | str:
+    """``--report-to`` as transformers takes it, each name checked (TRL's names: tensorboard,
+    wandb, mlflow, trackio, ...); ``none`` keeps training offline."""
+    names = [n.strip() for n in str(value or "none").split(",") if n.strip()]
+    if not names or names == ["none"]:
+        return "none"
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+
+    from harness.errors import unknown
+
+    for name in names:
+        if name not in INTEGRATION_TO_CALLBACK and name != "all":
+            raise unknown("--report-to tracker", name, [*INTEGRATION_TO_CALLBACK, "none"])
+    return names
+
+
+def without_hub_model_card(trainer) -> None:
+    """TRL writes a model card with every checkpoint whose links point at
+    ``huggingface.co/None`` when no hub id is set; a run directory is not a hub repository."""
+    if getattr(trainer.args, "hub_model_id", None) is None:
+        trainer.create_model_card = lambda *args, **kwargs: None

@@ -29,7 +29,7 @@ from typing import Any
 from harness.config import option
 from harness.errors import UserError, unknown
 from harness.prompts import prompt_messages
-from harness.trainers import callbacks, common
+from harness.trainers import common
 from harness.trainers.sft import Outcome
 
 log = logging.getLogger("harness.train")
@@ -74,7 +74,9 @@ class GRPOOptions:
     save_steps: int = option(50, help="Write a checkpoint every N optimizer steps (for --resume).")
     save_total_limit: int = option(2, help="Keep at most this many checkpoints.")
     log_completions: bool = option(False, help="Print a sample of prompts and completions at each log.")
-    progress: str = option("auto", help="Live progress bar: auto (on a terminal), on or off.")
+    progress: str = option("auto", help="Progress: auto (a live bar on a terminal, plain lines elsewhere), on, plain or off.")
+    progress_every: int = option(0, help="Plain progress: a line every N optimizer steps (0: about 20 lines per run).")
+    report_to: str = option("none", help="Experiment trackers (TRL/transformers names): none, tensorboard, wandb, mlflow, trackio; comma-separated.")
 
 
 def rollout_batching(prompts_per_rollout: int, num_generations: int, micro_batch_size: int,
@@ -132,7 +134,7 @@ def grpo_arguments(options: GRPOOptions, output_dir: Path, *, seed: int = 0, pro
         save_strategy="steps",
         save_steps=options.save_steps,
         save_total_limit=options.save_total_limit,
-        report_to="none",
+        report_to=common.report_to(options.report_to),
         disable_tqdm=True,
         seed=seed,
         data_seed=seed,
@@ -197,6 +199,8 @@ def reward_functions(name: str, rewards: dict[str, Any] | None = None) -> list[C
         rewards = get_catalog().rewards
     if name not in rewards:
         raise unknown("reward", name, rewards)
+    from harness.trainers import callbacks  # imports transformers: only when training
+
     parts = REWARD_PARTS.get(name, set())
     monitors = [(m, _reward_fn(rewards[m])) for m in MONITORS if m not in parts and m in rewards]
     return [callbacks.language_tracked(_reward_fn(rewards[name]), name, monitors)]
@@ -228,6 +232,8 @@ def train_grpo(
     from transformers import AutoTokenizer
     from trl import GRPOTrainer
 
+    from harness.trainers import callbacks
+
     if not Path(model).is_dir() and options.beta > 0:
         raise UserError(f"GRPO with beta > 0 needs the policy as a local directory, got {model!r}")
     output_dir = Path(output_dir)
@@ -238,6 +244,10 @@ def train_grpo(
     dataset, too_long = grpo_dataset(records, tokenizer, consistency=options.consistency_prompt,
                                      max_prompt_length=options.max_prompt_length)
     log_fn({"event": "data", "prompts": len(dataset), "too_long": too_long})
+    if len(dataset) < options.prompts_per_rollout:
+        # TRL would silently train zero steps (an epoch shorter than one rollout).
+        raise UserError(f"GRPO needs at least prompts_per_rollout ({options.prompts_per_rollout}) training prompts, "
+                        f"got {len(dataset)}; lower --prompts-per-rollout or train on more problems")
     if options.use_vllm and common.on_cpu():
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     trainer = GRPOTrainer(
@@ -247,7 +257,9 @@ def train_grpo(
         train_dataset=dataset,
         processing_class=tokenizer,
     )
-    callbacks.install(trainer, log=log_fn, progress=options.progress, extra=callbacks_extra)
+    common.without_hub_model_card(trainer)
+    callbacks.install(trainer, log=log_fn, progress=options.progress, extra=callbacks_extra,
+                      every=options.progress_every)
     checkpoint = common.resume_point(output_dir, resume, log_fn)
     log.info("GRPO of %s on %d prompts (%d too long), %s", model, len(dataset), too_long, output_dir)
     output = trainer.train(resume_from_checkpoint=checkpoint)

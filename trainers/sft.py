@@ -17,7 +17,7 @@ from typing import Any
 from harness.config import option
 from harness.errors import UserError
 from harness.prompts import prompt_messages
-from harness.trainers import callbacks, common
+from harness.trainers import common
 
 log = logging.getLogger("harness.train")
 
@@ -40,7 +40,9 @@ class SFTOptions:
     logging_steps: int = option(1, help="Log metrics every N optimizer steps.")
     save_steps: int = option(200, help="Write a checkpoint every N optimizer steps (for --resume).")
     save_total_limit: int = option(2, help="Keep at most this many checkpoints.")
-    progress: str = option("auto", help="Live progress bar: auto (on a terminal), on or off.")
+    progress: str = option("auto", help="Progress: auto (a live bar on a terminal, plain lines elsewhere), on, plain or off.")
+    progress_every: int = option(0, help="Plain progress: a line every N optimizer steps (0: about 20 lines per run).")
+    report_to: str = option("none", help="Experiment trackers (TRL/transformers names): none, tensorboard, wandb, mlflow, trackio; comma-separated.")
 
 
 def sft_dataset(records: Sequence[dict], *, consistency: bool = False):
@@ -80,7 +82,7 @@ def sft_arguments(options: SFTOptions, output_dir: Path, *, seed: int = 0, proce
         save_strategy="steps",
         save_steps=options.save_steps,
         save_total_limit=options.save_total_limit,
-        report_to="none",
+        report_to=common.report_to(options.report_to),
         disable_tqdm=True,
         seed=seed,
         data_seed=seed,
@@ -108,6 +110,8 @@ def train_sft(
     """Fine-tune ``model`` (a path) on ``records``; the final model lands in ``output_dir/model``."""
     from trl import SFTTrainer
 
+    from harness.trainers import callbacks  # imports transformers: only when training
+
     output_dir = Path(output_dir)
     log_fn = common.main_process_only(log_fn)
     callbacks.quiet_libraries(options.progress)
@@ -117,7 +121,9 @@ def train_sft(
         args=args,
         train_dataset=sft_dataset(records, consistency=options.consistency_prompt),
     )
-    callbacks.install(trainer, log=log_fn, progress=options.progress, extra=callbacks_extra)
+    common.without_hub_model_card(trainer)
+    callbacks.install(trainer, log=log_fn, progress=options.progress, extra=callbacks_extra,
+                      every=options.progress_every)
     checkpoint = common.resume_point(output_dir, resume, log_fn)
     log.info("SFT of %s on %d examples, %s", model, len(records), output_dir)
     output = trainer.train(resume_from_checkpoint=checkpoint)

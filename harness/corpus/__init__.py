@@ -19,7 +19,7 @@ from harness.hookspecs import hookimpl
 @hookimpl
 def register_corpora(register):
     from harness.corpora import NamedCorpus
-    from harness.corpus.build import built_corpora
+    from harness.corpus.catalog import built_corpora
 
     for name, path, manifest in built_corpora():
         counts = manifest.get("counts", {})

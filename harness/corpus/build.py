@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.corpus import checks
+from harness.corpus.catalog import CORPUS_KIND, MANIFEST, built_corpora, corpora_dir  # noqa: F401
 from harness.corpus.chunking import join_chunks, split_chunks
 from harness.corpus.journal import Journal, request_key
 from harness.corpus.transport import ChatClient, Failed, OpenAIChat, Reply, Request, VLLMOffline
@@ -37,10 +38,8 @@ from harness.errors import UserError
 log = logging.getLogger("harness.corpus")
 
 SOURCE_LANG = "en"
-MANIFEST = "manifest.json"
 REJECTED = "rejected.jsonl"
 JOURNAL = ".cache/replies.jsonl"
-CORPUS_KIND = "xling-harness corpus"
 
 
 @dataclass
@@ -373,23 +372,4 @@ def _manifest(cfg: BuildConfig, records: list[dict], counts: dict, files: dict, 
         "counts": counts, "usage": usage, "harness_commit": git_commit(), "versions": package_versions(("xling-harness", "vllm", "openai")),
         "command_cwd": os.getcwd(),
     }
-
-
-def corpora_dir() -> Path:
-    """Where built corpora live by default and where ``--data NAME`` finds them."""
-    return Path(os.environ.get("HARNESS_CORPORA_DIR") or "corpora").expanduser()
-
-
-def built_corpora(root: Path | None = None) -> list[tuple[str, Path, dict]]:
-    """(name, folder, manifest) of every finished corpus under ``root`` (default :func:`corpora_dir`)."""
-    root = corpora_dir() if root is None else root
-    found = []
-    for manifest_path in sorted(root.glob(f"*/{MANIFEST}")) if root.is_dir() else []:
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if manifest.get("kind") == CORPUS_KIND and manifest.get("status") == "finished":
-            found.append((manifest["name"], manifest_path.parent, manifest))
-    return found
 

@@ -132,7 +132,8 @@ def _label(spec: str) -> str:
 
 def run_standalone(names: list[str], *, model: str, base: str | None, languages: list[str] | None,
                    samples_from: Path | None, compare: Mapping[str, str], label: str | None,
-                   options: ProbeOptions, run_dir: Path | None, probes: Mapping[str, Any]) -> tuple[RunDir, dict]:
+                   options: ProbeOptions, run_dir: Path | None, probes: Mapping[str, Any],
+                   mode: str = "new") -> tuple[RunDir, dict]:
     """``harness probe``: a run directory of its own, with config, manifest, probes.json and plots."""
     from harness.errors import unknown
     from harness.probe import run_probes
@@ -142,20 +143,21 @@ def run_standalone(names: list[str], *, model: str, base: str | None, languages:
         if name not in probes:
             raise unknown("probe", name, probes)
     _check(parse_names(languages), options)
-    run = RunDir.create("probe", f"{'+'.join(names)}-{_label(model)}", path=run_dir)
-    context = make_context(run, model=model, base=base, languages=languages, samples_from=samples_from,
-                           compare=compare, label=label, options=options)
-    run.write_config({
+    from harness.rundir import check_reuse, run_lifecycle
+
+    check_reuse(run_dir, mode)
+    # The context (problems, models) is made before the run directory, so that a bad input
+    # leaves nothing behind; its run is set once the directory exists.
+    context = make_context(RunDir(run_dir or "."), model=model, base=base, languages=languages,
+                           samples_from=samples_from, compare=compare, label=label, options=options)
+    problems = [p for lang in context.languages for p in context.problems.get(lang, [])]
+    config = {
         "command": "probe", "probes": names, "model": model, "resolved_model": context.model, "base": base,
         "resolved_base": context.base_model, "compare": context.compare, "languages": context.languages,
         "samples_from": str(samples_from) if samples_from else None, **dataclasses.asdict(options),
-    })
-    problems = [p for lang in context.languages for p in context.problems.get(lang, [])]
-    run.write_manifest(command="probe", seed=options.seed, data_hashes={"problems": hash_records(problems)})
-    try:
+    }
+    with run_lifecycle("probe", f"{'+'.join(names)}-{_label(model)}", path=run_dir, mode=mode, config=config,
+                       seed=options.seed, data_hashes={"problems": hash_records(problems)}) as run:
+        context.run = run
         results = run_probes(names, context, probes)
-    except BaseException as exc:
-        run.finish("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed", error=repr(exc))
-        raise
-    run.finish("finished")
     return run, results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import shutil
 
 import pytest
@@ -28,7 +29,8 @@ def train(run, plugin, *extra, lang="en,de", problems=4, data="toy"):
 def finished_model(run):
     result = json.loads((run / "result.json").read_text())
     model = resolve_model(str(run), load_registry())  # what `harness eval --model <run>` loads
-    assert model == result["model_path"]
+    assert not Path(result["model_path"]).is_absolute()  # recorded relative to the run directory
+    assert Path(model) == run / result["model_path"]
     for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"):
         assert (run / "model" / name).is_file() or result["stages"], name
     assert json.loads((run / "manifest.json").read_text())["status"] == "finished"
@@ -99,8 +101,8 @@ def test_cold_start_runs_grpo_from_the_sft_checkpoint(tmp_path):
                  "--sft-micro-batch-size", "4") == 0
     result = finished_model(run)
     assert set(result["stages"]) == {"sft", "grpo"}
-    assert result["stages"]["sft"]["model_path"] == str(run / "sft" / "model")
-    assert result["model_path"] == str(run / "grpo" / "model")
+    assert result["stages"]["sft"]["model_path"] == "sft/model"  # relative to the run directory
+    assert result["model_path"] == "grpo/model"
     records = read_metrics(run)
     assert steps(records, "sft") == [1, 2] and steps(records, "grpo") == [1, 2]
     # The policy (and so TRL's reference model, reloaded from the policy's path) is the SFT model.

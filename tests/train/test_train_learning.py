@@ -33,7 +33,7 @@ def test_grpo_raises_heldout_accuracy(warm_start, heldout, tmp_path):
                    "--num-problems", 1000, "--run-dir", run, "--learning-rate", "1e-4", "--max-steps", 25,
                    "--prompts-per-rollout", 16, "--num-generations", 8, "--micro-batch-size", 32,
                    "--max-completion-length", 48, "--save-steps", 1000) == 0
-    model = json.loads((run / "result.json").read_text())["model_path"]
+    model = str(run / json.loads((run / "result.json").read_text())["model_path"])
     greedy_after = accuracy(model, heldout)
     sampled_after = accuracy(model, heldout, samples=4)
     steps = [r for r in read_metrics(run) if "grading/boxed_rate" in r]
@@ -53,7 +53,7 @@ def test_rft_beats_its_start(warm_start, heldout, tmp_path):
                    "--num-problems", 300, "--run-dir", run, "--samples-per-problem", 4, "--max-new-tokens", 48,
                    "--sampling-backend", "transformers", "--learning-rate", "1e-3", "--num-train-epochs", 1,
                    "--batch-size", 16, "--micro-batch-size", 16, "--save-steps", 1000) == 0
-    after = accuracy(json.loads((run / "result.json").read_text())["model_path"], heldout)
+    after = accuracy(str(run / json.loads((run / "result.json").read_text())["model_path"]), heldout)
     sampling = next(r for r in read_metrics(run) if r.get("event") == "rft_sampling")
     report("rft", accuracy_before=before, accuracy_after=after, sample_accuracy=sampling["sample_accuracy/en"],
            kept=sampling["kept"])
