@@ -3,8 +3,10 @@
     python bench/bench_grading.py [--n 10000] [--workers 2]
 
 Three paths: plain numbers (MGSM/GSM8K, main process only, one core), math-verify (MATH-style
-answers that need sympy, batched through the worker pool) and the consistency reward (langid).
-Goal for the plain-number path: >= 5,000 completions/s on one core.
+answers that need sympy, batched through the worker pool; boxed, and unboxed in flexible mode,
+where math-verify's own extraction reads the response) and the consistency reward (langid).
+Goals on a 2-core x86 box: plain-number path >= 50,000 completions/s on one core, math-verify
+path >= 1,000/s with 2 workers.
 """
 
 from __future__ import annotations
@@ -97,6 +99,15 @@ def main() -> None:
     rate(f"math-verify, {mathequiv.worker_count()} workers, batches of 512", args.n, time.perf_counter() - start)
     assert all(verdicts), "an equivalent answer graded wrong"
 
+    start = time.perf_counter()
+    verdicts = []
+    for i in range(0, args.n, 512):
+        batch = math_rows[i : i + 512]
+        verdicts += grade_many([f"Putting it together we get ${a}$." for _, a in batch], [g for g, _ in batch],
+                               kind="math", mode="flexible")
+    rate("math-verify, unboxed, flexible mode", args.n, time.perf_counter() - start)
+    assert all(verdicts), "an equivalent unboxed answer graded wrong"
+
     main_language("Load the langid model before timing, it takes seconds to decompress.")
     start = time.perf_counter()
     for i in range(0, args.n, 512):
@@ -106,5 +117,5 @@ def main() -> None:
     print(f"math-verify stats: {dict(mathequiv.STATS)}")
 
 
-if __name__ == "__main__":  # the worker pool spawns processes that import this module
+if __name__ == "__main__":
     main()

@@ -422,6 +422,12 @@ def _extracted(doc: dict, response: str) -> dict[str, Any]:
     kind, lang = doc.get("kind"), doc.get("lang")
     if kind not in ("number", "math", "choice") or not isinstance(response, str):
         return {}
+    if kind == "math":  # what the math grader hands math-verify; "text": math-verify's own extraction
+        from harness.grading.extract import math_answer
+
+        found = {mode: math_answer(response, lang, mode) for mode in ("strict", "flexible")}
+        return {mode: (a[1] if a[0] == "latex" else "(math-verify's extraction from the response)") if a else None
+                for mode, a in found.items()}
     extract = extract_choice if kind == "choice" else extract_answer
     return {mode: extract(response, lang, mode) for mode in ("strict", "flexible")}
 

@@ -90,20 +90,25 @@ def extract_boxed(text: str) -> str | None:
 # --- localized answer phrases -------------------------------------------------------------------
 
 
-def answer_phrases(lang: str | None) -> tuple[str, ...]:
+def answer_phrases(lang: str | None, english: bool = True) -> tuple[str, ...]:
     """Phrases that announce the answer: the language's own plus English (models often switch to
-    English for the final line); every language's when ``lang`` is None or unknown."""
+    English for the final line); every language's when ``lang`` is None or unknown. Without
+    ``english``, English phrases are left out (math grading leaves English to math-verify)."""
     codes = [lang, "en"] if lang in LITERALS else list(LITERALS)
+    english_phrases = {p.lower() for p in LITERALS["en"].answer_phrases}
     phrases: dict[str, None] = {}
     for code in codes:
         for phrase in LITERALS[code].answer_phrases:
-            phrases[phrase] = None
+            if english or phrase.lower() not in english_phrases:
+                phrases[phrase] = None
     return tuple(phrases)
 
 
 @lru_cache(maxsize=64)
-def _phrase_regex(lang: str | None) -> re.Pattern:
-    phrases = sorted(answer_phrases(lang), key=len, reverse=True)
+def _phrase_regex(lang: str | None, english: bool = True) -> re.Pattern | None:
+    phrases = sorted(answer_phrases(lang, english), key=len, reverse=True)
+    if not phrases:
+        return None
     # The lookahead on first letters lets the engine skip most positions at C speed: forty
     # times faster than the bare case-insensitive alternation on text without any phrase.
     firsts = sorted({c for p in phrases for c in (p[0].lower(), p[0].upper())})
@@ -135,11 +140,14 @@ def _unspaced(char: str) -> bool:
     return unicodedata.name(char, "").startswith(("CJK", "HIRAGANA", "KATAKANA", "THAI"))
 
 
-def phrase_positions(text: str, lang: str | None, limit: int | None = None) -> list[int]:
+def phrase_positions(text: str, lang: str | None, limit: int | None = None, *, english: bool = True) -> list[int]:
     """End positions of answer phrases in ``text``, last first (at most ``limit``). A phrase in
     a spaced script must end at a word boundary ("Ответить" is not "Ответ")."""
     ends: list[int] = []
-    for match in matches_from_end(_phrase_regex(lang), text):
+    regex = _phrase_regex(lang, english)
+    if regex is None:
+        return ends
+    for match in matches_from_end(regex, text):
         end = match.end()
         nxt = text[end] if end < len(text) else " "
         if not _unspaced(match.group()[-1]) and unicodedata.category(nxt)[0] in "LM":
@@ -243,3 +251,34 @@ def extract_answer(text: str, lang: str | None = None, mode: str = "strict") -> 
         if answer:
             return answer
     return last_number(text)
+
+
+# What math-verify should read, in flexible math grading: "latex" is an answer's LaTeX (parsed as
+# a box's content), "text" is free text that math-verify's own extraction searches.
+LATEX, TEXT = "latex", "text"
+# Sentence punctuation written inside the math delimiters ("$\frac{1}{3}.$"); not an ellipsis.
+_TRAILING_STOP = re.compile(r"(?<![.])\s*[.,;]\s*$")
+
+
+def math_answer(text: str, lang: str | None = None, mode: str = "strict") -> tuple[str, str] | None:
+    """The answer of a math response and how math-verify should read it, or None.
+
+    ``strict``: ``("latex", content of the last \\boxed{})``. ``flexible``: the box; else the math
+    after the last localized (non-English) answer phrase of ``lang`` (or of any language when
+    ``lang`` is None), as ``("latex", ...)``; else ``("text", text)``: the response itself, for
+    math-verify's own extraction (its "final answer is" and "answer" anchors, then the last LaTeX
+    span or expression, with its priorities). Unlike :func:`extract_answer`, never the last number:
+    in MATH answers that is wrong for intervals, tuples, relations and matrices.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown extraction mode {mode!r}; expected one of {', '.join(MODES)}")
+    if not isinstance(text, str) or not text:
+        return None
+    boxed = extract_boxed(text)
+    if boxed is not None or mode == "strict":
+        return (LATEX, boxed) if boxed is not None else None
+    for pos in phrase_positions(text, lang, MAX_PHRASES, english=False):
+        answer = answer_after(text, pos)
+        if answer:
+            return LATEX, _TRAILING_STOP.sub("", answer) or answer
+    return TEXT, text

@@ -1,9 +1,10 @@
 """Right or wrong: parse gold answers once, then grade responses against them.
 
 Three kinds of gold answer: ``number`` (MGSM, GSM8K: exact rational comparison after
-normalisation), ``math`` (MATH500, AIME: math-verify in a process pool, with a fast path for
-plain numbers) and ``choice`` (a letter A-J). An unparsable gold raises :class:`GoldAnswerError`
-and never grades as correct (open-r1 #503 paid reward 1.0 for it).
+normalisation), ``math`` (MATH500, AIME: math-verify in worker processes, with a fast path for
+plain numbers; decimals are compared to 6 places, as math-verify does) and ``choice`` (a letter
+A-J). An unparsable gold raises :class:`GoldAnswerError` and never grades as correct (open-r1
+#503 paid reward 1.0 for it).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import logging
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
 from harness.grading import mathequiv
 from harness.grading.choice import extract_choice
-from harness.grading.extract import MODES, extract_answer, extract_boxed
-from harness.grading.numbers import ascii_digits, clean_latex_number, parse_number
+from harness.grading.extract import LATEX, MODES, TEXT, extract_answer, extract_boxed, math_answer
+from harness.grading.numbers import _token_value, ascii_digits, clean_latex_number, parse_number
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +112,45 @@ def parse_gold(gold, kind: str = "number"):
 # --- numbers in math answers --------------------------------------------------------------------
 
 _PLAIN = re.compile(r"(-?)(?:(\d+(?:\.\d+)?)|\\[dt]?frac\{(-?\d+)\}\{(\d+)\}|(\d+)/(\d+))")
+# A digit run with separators, after clean_latex_number ({,} is then "," and TeX spaces are thin).
+_SEPARATED = re.compile(r"-?\d+(?:[,. \u00a0\u202f\u2009']\d+)+")
+_SPACES = set(" \u00a0\u202f\u2009'")
+FLOAT_ROUNDING = 6
+"""Decimal places to which a decimal answer and its gold are compared when either is written as
+a decimal (math-verify's default ``float_rounding``): ``\\frac{1}{12}`` = ``0.083333``."""
 
 
-def plain_math_value(text: str) -> Fraction | None:
-    """The value of a plain number in a math answer ("18", "-0.5", "\\frac{3}{4}", "3/4", "18\\%",
-    "\\$18"), else None. Unlike :func:`parse_number`, a dot is always decimal and commas are left
-    to math-verify: in MATH "1,2" is a set and "2.125" a decimal."""
-    match = _PLAIN.fullmatch(clean_latex_number(text).strip(" $"))
+@dataclass(frozen=True)
+class PlainNumber:
+    value: Fraction
+    decimal: bool
+    """Written with a decimal mark: math-verify reads it as a float and compares by rounding."""
+    percent: bool
+    latex: str
+    """The number without its grouping, as math-verify should read it."""
+
+
+def plain_number(text: str) -> PlainNumber | None:
+    """A plain number in a math answer ("18", "-0.5", "\\frac{3}{4}", "3/4", "18\\%", "\\$18",
+    "1 000", "10,\\!000", "1{,}000"), else None. Unlike :func:`parse_number`, a dot is always
+    decimal and a bare comma is left to math-verify: in MATH "1,2" is a set and "2.125" a decimal.
+    Thousands are grouped as in number grading: spaces of any width (``\\,`` ``~`` U+00A0 U+202F
+    U+2009) between groups of three, ``,\\!`` and ``{,}`` (where ``1{,}5`` is 1.5, the number
+    rule), so ``(1,5)`` stays a pair."""
+    raw = text.replace(",\\!", "{,}")
+    cleaned = clean_latex_number(raw).strip(" $")
+    percent = "%" in text
+    spaced = bool(_SPACES & set(cleaned))
+    if (spaced or "," in cleaned) and _SEPARATED.fullmatch(cleaned):
+        if not (spaced or "{,}" in raw):
+            return None  # "1,000" or "1,5": math-verify decides (a number or a set)
+        value = _token_value(cleaned)
+        if value is None:
+            return None
+        decimal = "." in cleaned or value.denominator != 1
+        digits = latex_of(value) if not decimal else _decimal_text(value)
+        return PlainNumber(value, decimal, percent, digits + ("\\%" if percent else ""))
+    match = _PLAIN.fullmatch(cleaned)
     if not match:
         return None
     sign, decimal, num, den = match.group(1), match.group(2), match.group(3), match.group(4)
@@ -127,7 +161,30 @@ def plain_math_value(text: str) -> Fraction | None:
         if int(den) == 0:
             return None
         value = Fraction(int(num), int(den))
-    return -value if sign else value
+    value = -value if sign else value
+    return PlainNumber(value, decimal is not None and "." in decimal, percent, text)
+
+
+def _decimal_text(value: Fraction) -> str:
+    return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+
+
+def plain_math_value(text: str) -> Fraction | None:
+    """The value of :func:`plain_number`, or None."""
+    plain = plain_number(text)
+    return plain.value if plain is not None else None
+
+
+def plain_equal(answer: PlainNumber, gold: PlainNumber) -> bool | None:
+    """Whether two plain numbers are equal as math-verify judges them, or None when only
+    math-verify can say (a percent against a different value: 28\\% may mean 0.28)."""
+    if answer.value == gold.value:
+        return True
+    if (answer.decimal or gold.decimal) and round(answer.value, FLOAT_ROUNDING) == round(gold.value, FLOAT_ROUNDING):
+        return True  # half-even rounding, like sympy's Float.round
+    if answer.percent or gold.percent:
+        return None
+    return False
 
 
 def latex_of(value: Fraction) -> str:
@@ -140,16 +197,58 @@ def latex_of(value: Fraction) -> str:
 # --- grading ------------------------------------------------------------------------------------
 
 
-def _extract(response, kind: str, lang: str | None, mode: str) -> str | None:
+def _extract(response, kind: str, lang: str | None, mode: str):
+    """The answer text (``number``, ``choice``) or ``(how, text)`` (``math``), or None."""
     if not isinstance(response, str):
         return None
     try:
         if kind == "choice":
             return extract_choice(response, lang, mode)
+        if kind == "math":
+            return math_answer(response, lang, mode)
         return extract_answer(response, lang, mode)
     except Exception:  # an extractor bug must cost one answer, not a training run
         log.exception("answer extraction failed; graded wrong")
         return None
+
+
+@lru_cache(maxsize=65536)
+def _gold_plain(gold_text: str) -> PlainNumber | None:
+    return plain_number(gold_text)
+
+
+def _math_fast_path(answer: tuple[str, str], gold_text: str) -> bool | None:
+    """The verdict on two plain numbers without sympy, or None when math-verify must decide."""
+    how, text = answer
+    if how != LATEX:
+        return None
+    gold_plain = _gold_plain(gold_text)
+    if gold_plain is None:
+        return None
+    answer_plain = plain_number(text)
+    return plain_equal(answer_plain, gold_plain) if answer_plain is not None else None
+
+
+# A digit group separated by a no-break, narrow no-break or thin space: math-verify's expression
+# extraction groups thousands with plain spaces only.
+_WIDE_GROUP = re.compile(r"(?<=\d)[\u00a0\u202f\u2009](?=\d{3}(?!\d))")
+
+
+# Sentence punctuation written just inside a closing math delimiter ("$\\frac{1}{3}.$",
+# "\\[x = 2,\\]"): math-verify 0.9 then fails to parse the span; not an ellipsis, and never the
+# comma between two spans ("$1$, $2$" is a set).
+_STOP_BEFORE_CLOSE = re.compile(r"(?<=[^\s$.])\s?[.,;](?=\$|\\\]|\\\))")
+
+
+def _for_math_verify(answer: tuple[str, str]) -> tuple[str, str]:
+    """``(answer, how)`` as the worker takes them: ASCII digits, thousands groups without their
+    separators (``1 000`` would read as a product), no full stop inside ``$...$``."""
+    how, text = answer
+    text = ascii_digits(text)
+    if how == TEXT:
+        return _STOP_BEFORE_CLOSE.sub("", _WIDE_GROUP.sub(" ", text)), TEXT
+    plain = plain_number(text)
+    return (plain.latex if plain is not None else text), LATEX
 
 
 def grade_many(
@@ -194,14 +293,14 @@ def grade_many(
             elif any(ch.isdigit() for ch in answer):  # "2 \times 9": let math-verify evaluate it
                 pooled.append((i, latex_of(gold_value), ascii_digits(answer)))
         else:
-            answer_value, gold_plain = plain_math_value(answer), plain_math_value(gold_value)
-            if answer_value is not None and gold_plain is not None:
-                results[i] = answer_value == gold_plain
+            verdict = _math_fast_path(answer, gold_value)
+            if verdict is None:
+                pooled.append((i, gold_value, *_for_math_verify(answer)))
             else:
-                pooled.append((i, gold_value, ascii_digits(answer)))
+                results[i] = verdict
     if pooled:
-        verdicts = mathequiv.verify_many([(g, a) for _, g, a in pooled], timeout)
-        for (i, gold_text, _), verdict in zip(pooled, verdicts):
+        verdicts = mathequiv.verify_many([pair for _, *pair in pooled], timeout)
+        for (i, gold_text, *_), verdict in zip(pooled, verdicts):
             if verdict is mathequiv.GOLD_UNPARSABLE:
                 verdict = GoldAnswerError(f"math-verify cannot parse the gold answer {gold_text!r}")
             results[i] = verdict
