@@ -427,7 +427,7 @@ def probe(
 # --- commands that live in their own modules ----------------------------------------------------
 # Each module defines ``register(app)`` and keeps its top-level imports light (no torch).
 
-_COMMAND_MODULES: list[str] = ["harness.corpus.commands"]
+_COMMAND_MODULES: list[str] = ["harness.report.commands", "harness.corpus.commands"]
 
 
 def _register_command_modules() -> None:

@@ -81,7 +81,9 @@ def load_results(spec: str | Path) -> dict:
     if not path.is_file():
         raise UserError(f"results file {path} does not exist")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        from harness.files import read_text
+
+        data = json.loads(read_text(path, "results file"))
     except json.JSONDecodeError as exc:
         raise UserError(f"{path} is not valid JSON ({exc.msg})") from None
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
@@ -151,3 +153,60 @@ def compute_gen(model_results: Mapping, base_results: Mapping, metric: str | Non
         raise UserError("the model's and the base's results share no task family"
                         f" (model: {', '.join(sorted(model)) or 'none'}; base: {', '.join(sorted(base)) or 'none'})")
     return scores
+
+
+# --- what must match before runs are compared ---------------------------------------------------
+
+MATCHED_SETTINGS = ("task version", "problems", "generation budget", "prompt")
+"""Settings two runs must share to stand side by side (Gen, ``harness report``, ``harness compare``)."""
+
+
+def _family_tasks(results: Mapping, family: str) -> list[str]:
+    children = (results.get("group_subtasks") or {}).get(family)
+    if children:
+        return list(children)
+    return sorted(t for t in results.get("results", {}) if t.startswith(f"{family}_"))
+
+
+def comparison_settings(results: Mapping, family: str) -> dict[str, str]:
+    """What a family's numbers rest on, read from the results alone (so lm-eval's own files work):
+    task versions, problems per task, the generation budget and the prompt variant."""
+    tasks = _family_tasks(results, family)
+    versions, counts, budgets, prompts = set(), set(), set(), set()
+    for task in tasks:
+        config = (results.get("configs") or {}).get(task) or {}
+        versions.add(str((results.get("versions") or {}).get(task, (config.get("metadata") or {}).get("version", "?"))))
+        n = (results.get("n-samples") or {}).get(task) or {}
+        counts.add(str(n.get("effective", "?")))
+        budgets.add(str((config.get("generation_kwargs") or {}).get("max_gen_toks", "?")))
+        consistency = bool((config.get("metadata") or {}).get("consistency"))
+        shots = (results.get("n-shot") or {}).get(task, config.get("num_fewshot", 0))
+        prompts.add(f"{shots}-shot" + (", consistency prompt" if consistency else ""))
+    return {name: "/".join(sorted(values)) for name, values in
+            zip(MATCHED_SETTINGS, (versions, counts, budgets, prompts))}
+
+
+def mismatches(named_results: Mapping[str, Mapping], families: list[str] | None = None) -> list[tuple[str, str, dict[str, str]]]:
+    """(family, setting, {run: value}) for every setting that differs between the runs."""
+    if families is None:
+        families = sorted(set.intersection(*(set(family_accuracies(r)) for r in named_results.values())))
+    found = []
+    for family in families:
+        settings = {name: comparison_settings(r, family) for name, r in named_results.items()
+                    if _family_tasks(r, family)}
+        for setting in MATCHED_SETTINGS:
+            values = {name: s[setting] for name, s in settings.items()}
+            if len(set(values.values())) > 1:
+                found.append((family, setting, values))
+    return found
+
+
+def check_comparable(named_results: Mapping[str, Mapping], allow_mismatch: bool = False,
+                     families: list[str] | None = None) -> list[str]:
+    """Refuse (a UserError) runs that differ in task version, problems, budget or prompt, unless
+    ``allow_mismatch``; then the differences come back as notes to print beside the numbers."""
+    notes = [f"{family}: {setting} differs (" + ", ".join(f"{n}: {v}" for n, v in values.items()) + ")"
+             for family, setting, values in mismatches(named_results, families)]
+    if notes and not allow_mismatch:
+        raise UserError(f"these runs are not comparable: {notes[0]}; compare like with like or pass --allow-mismatch")
+    return notes

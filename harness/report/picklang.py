@@ -1,0 +1,138 @@
+"""``harness pick-lang``: rank candidate training languages before any training.
+
+The study leaves open how to choose the source language beforehand; its probes point at the base
+model's uncertainty: German, the best training language, had the highest perplexity and the lowest
+self-similarity of sampled solutions. For each candidate language this measures, on the base
+model, with the perplexity and self_similarity probes (their own code, through ``run_standalone``):
+
+- ``problem_ppl``: per-token perplexity of the problems (higher = less familiar; ranked high first);
+- ``self_bleu``: mean pairwise BLEU among k sampled solutions (lower = less sure; ranked low first);
+- ``headroom`` (with ``--base-eval``): 1 - the base's accuracy in that language (higher first).
+
+Each signal ranks the candidates; a candidate's score is the mean over signals of its normalised
+rank (1 = the most uncertain on that signal, 0 = the least), and the ranking sorts by score.
+``response_ppl`` (perplexity of its own samples) is shown but not scored. This is a heuristic read
+off the study, not a validated predictor: ``harness report`` on a finished experiment prints the
+rank correlation between this ranking and the realized Avg and Gen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness.errors import UserError
+from harness.rundir import RunDir
+
+SIGNALS = {"problem_ppl": True, "self_bleu": False, "headroom": True}
+"""Scored signals and whether a higher value means a better candidate (more uncertainty)."""
+
+
+@dataclass
+class PickLangRequest:
+    model: str = "tiny"
+    candidates: list[str] | None = None
+    base_eval: Path | None = None
+    num_problems: int = 8
+    k: int = 4
+    max_new_tokens: int = 96
+    data: str = "toy"
+    backend: str = "transformers"
+    seed: int = 0
+    run_dir: Path | None = None
+
+
+def headroom(base_eval: Path, candidates: list[str]) -> dict[str, float]:
+    """1 - the base's accuracy per candidate language, from the first family of its eval run that
+    has every candidate."""
+    from harness.gen import family_accuracies, load_results
+
+    for _family, (_metric, accs) in family_accuracies(load_results(base_eval)).items():
+        if all(lang in accs for lang in candidates):
+            return {lang: 1.0 - accs[lang] for lang in candidates}
+    raise UserError(f"{base_eval} has no task family evaluated in all of {', '.join(candidates)}")
+
+
+def rank_candidates(signals: dict[str, dict[str, float | None]]) -> list[dict]:
+    """Rows sorted best first: lang, score, rank and every signal with its normalised rank."""
+    from harness.report.stats import ranks
+
+    langs = list(signals)
+    scored = [s for s in SIGNALS if all(signals[l].get(s) is not None for l in langs)]
+    if not scored:
+        raise UserError("no signal could be measured for every candidate language")
+    rows = {lang: {"lang": lang, **signals[lang]} for lang in langs}
+    for name in scored:
+        values = np.array([signals[l][name] for l in langs], dtype=float)
+        r = ranks(values if SIGNALS[name] else -values)
+        normalised = (r - 1) / (len(langs) - 1) if len(langs) > 1 else np.ones_like(r)
+        for lang, value in zip(langs, normalised):
+            rows[lang][f"{name}_rank"] = float(value)
+    for row in rows.values():
+        row["score"] = float(np.mean([row[f"{s}_rank"] for s in scored]))
+    ordered = sorted(rows.values(), key=lambda row: -row["score"])
+    for i, row in enumerate(ordered, 1):
+        row["rank"] = i
+    return ordered
+
+
+def run_pick_lang(request: PickLangRequest) -> tuple[RunDir, dict]:
+    from harness.literals import LITERALS
+    from harness.plugin_manager import get_catalog
+    from harness.plugins.probes.build import ProbeOptions, run_standalone
+
+    candidates = request.candidates or []
+    if len(candidates) < 2:
+        raise UserError("--candidates needs at least two languages to rank, e.g. en,zh,de")
+    for lang in candidates:
+        if lang not in LITERALS:
+            from harness.errors import unknown
+
+            raise unknown("language", lang, LITERALS)
+    if request.k < 2:
+        raise UserError("--k must be at least 2: self-similarity compares sampled solutions with each other")
+    extra = headroom(request.base_eval, candidates) if request.base_eval else {}
+    options = ProbeOptions(num_problems=request.num_problems, k=request.k, max_new_tokens=request.max_new_tokens,
+                           backend=request.backend, seed=request.seed, data=request.data)
+    run, probes = run_standalone(["perplexity", "self_similarity"], model=request.model, base=None,
+                                 languages=candidates, samples_from=None, compare={}, label=None, options=options,
+                                 run_dir=request.run_dir, probes=get_catalog().probes)
+    ppl, bleu = probes["perplexity"]["per_language"], probes["self_similarity"]["per_language"]
+    signals = {lang: {"problem_ppl": ppl[lang]["problem_ppl"], "self_bleu": bleu[lang]["self_bleu"],
+                      "response_ppl": ppl[lang]["response_ppl"], "headroom": extra.get(lang)}
+               for lang in candidates}
+    result = {
+        "model": request.model, "candidates": candidates, "ranking": rank_candidates(signals),
+        "scored_signals": [s for s in SIGNALS if all(signals[l].get(s) is not None for l in candidates)],
+        "definition": __doc__.split("\n\n", 2)[2].strip(),
+        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(request).items()},
+    }
+    run.write_json("picklang.json", result)
+    return run, result
+
+
+def print_ranking(console, result: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Candidate training languages for {result['model']} (best first)", title_justify="left")
+    columns = ["rank", "lang", "score", "problem_ppl", "self_bleu", "headroom", "response_ppl"]
+    for column in columns:
+        table.add_column(column + (" (not scored)" if column == "response_ppl" else ""))
+    for row in result["ranking"]:
+        table.add_row(*[_fmt(row, c) for c in columns])
+    console.print(table)
+    console.print(f"[dim]scored: {', '.join(result['scored_signals'])}; score = mean normalised rank "
+                  "(1 = the most uncertain on a signal)[/]", highlight=False)
+
+
+def _fmt(row: dict, column: str) -> str:
+    value = row.get(column)
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        text = f"{value:.4g}"
+        rank = row.get(f"{column}_rank")
+        return text + (f" ({rank:.2f})" if rank is not None else "")
+    return str(value)
