@@ -1,0 +1,27 @@
+"""Reading a user's text files: one sentence that names the file (and line) for what can go
+wrong, instead of a UnicodeDecodeError or IsADirectoryError traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.errors import UserError
+
+
+def read_text(path: Path | str, what: str = "file") -> str:
+    """The UTF-8 text of ``path``; a missing file, a folder or bytes that are not UTF-8 are a
+    UserError naming the file (and, for bad bytes, the line and column)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise UserError(f"{what} {path} is a folder, not a file") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise UserError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}); "
+                        f"save the {what} as UTF-8") from None
