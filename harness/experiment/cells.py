@@ -1,0 +1,129 @@
+"""The one entry point every executor runs for a cell: its ``harness`` command in a subprocess.
+
+The same function runs in a local worker thread and inside a SLURM job (submitit pickles the
+call), so a cell behaves the same wherever it runs:
+
+- a finished run directory is left alone; an unfinished one is continued (``--resume`` for
+  training and evaluation, which keep their checkpoints and finished repeats; a probe starts
+  again); a directory holding only an earlier attempt's log is started again;
+- the command's output goes to ``<run dir>/logs/cell.log`` (held back until the command has
+  created its run directory: ``harness train`` refuses a new run directory that is not empty);
+- a training cell with several GPUs is launched with accelerate (``harness.launch``);
+- SIGTERM (``scancel``, a preemption) is passed on to the command, which records ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.experiment.state import read_status
+
+CELL_LOG = "logs/cell.log"
+
+
+def reuse_flags(kind: str, run_dir: Path) -> list[str] | None:
+    """The flag that reuses ``run_dir`` as it stands, or ``None`` when the cell is finished."""
+    status = read_status(run_dir)
+    if status == "finished":
+        return None
+    if status is None:
+        return ["--overwrite"] if run_dir.exists() and any(run_dir.iterdir()) else []
+    return ["--resume"] if kind in ("train", "eval", "base") else ["--overwrite"]
+
+
+def command(spec: dict[str, Any], flags: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The process to start and its environment."""
+    env = {**os.environ, **spec.get("env", {})}
+    argv = [*spec["argv"], *flags]
+    if spec["kind"] == "train" and spec.get("gpus", 0) > 1:
+        from harness.launch import training_command
+
+        launch = training_command(argv[1:], gpus=list(range(spec["gpus"])), strategy=spec.get("strategy", "zero2"))
+        if "CUDA_VISIBLE_DEVICES" in os.environ:  # the scheduler's choice of GPUs wins
+            launch.env.pop("CUDA_VISIBLE_DEVICES", None)
+        return launch.argv, {**env, **launch.env}
+    return [sys.executable, "-m", "harness.cli", *argv], env
+
+
+def run_cell(spec: dict[str, Any], extra_env: dict[str, str] | None = None) -> int:
+    """Run one cell to its end; the command's exit code (0 when it was already finished)."""
+    run_dir = Path(spec["run_dir"])
+    flags = reuse_flags(spec["kind"], run_dir)
+    if flags is None:
+        return 0
+    argv, env = command(spec, flags)
+    env.update(extra_env or {})
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    previous = _forward_sigterm(proc)
+    try:
+        _tee(proc, run_dir, header=f"$ {' '.join(argv)}\n".encode())
+        return proc.wait()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _forward_sigterm(proc: subprocess.Popen):
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def forward(signum, frame):
+        proc.send_signal(signal.SIGTERM)
+
+    return signal.signal(signal.SIGTERM, forward)
+
+
+def _tee(proc: subprocess.Popen, run_dir: Path, header: bytes) -> None:
+    """Copy the command's output into the cell log once its run directory exists."""
+    held: list[bytes] = [header]
+    handle = None
+    try:
+        for line in iter(proc.stdout.readline, b""):
+            if handle is None and (run_dir / "manifest.json").is_file():
+                handle = _open_log(run_dir, held)
+            if handle is None:
+                held.append(line)
+            else:
+                handle.write(line)
+                handle.flush()
+        proc.wait()
+        if handle is None:
+            handle = _open_log(run_dir, held)
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+def _open_log(run_dir: Path, held: list[bytes]):
+    path = run_dir / CELL_LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "ab")
+    handle.write(b"".join(held))
+    handle.flush()
+    held.clear()
+    return handle
+
+
+class CellJob:
+    """The submitit callable: a failing command fails the SLURM job (so ``afterok`` holds its
+    dependants back), and a preempted or timed-out job is requeued, resuming from its last
+    checkpoint because the cell reruns with ``--resume``."""
+
+    def __call__(self, spec: dict[str, Any]) -> int:
+        code = run_cell(spec)
+        if code != 0:
+            raise RuntimeError(f"cell {spec['name']} failed with exit code {code}; log: {Path(spec['run_dir']) / CELL_LOG}")
+        return code
+
+    def checkpoint(self, spec: dict[str, Any]):
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(CellJob(), spec)

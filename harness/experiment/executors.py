@@ -1,0 +1,247 @@
+"""Where cells run: here (worker threads, each starting the cell's command) or on SLURM (one job
+per cell through submitit, dependencies as ``afterok``). Both run the same entry point,
+:func:`harness.experiment.cells.run_cell`, and read progress back from the run directories.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError
+from harness.experiment.cells import CellJob, run_cell
+from harness.experiment.graph import Experiment
+from harness.experiment.state import (
+    BLOCKED, DONE, FAILED, INTERRUPTED, PENDING, QUEUED, RUNNING, cell_state, read_status,
+)
+from harness.rundir import atomic_write_json
+
+Report = Callable[[str, str], None]
+JOBS_FILE = "slurm_jobs.json"
+FINAL = (DONE, FAILED, BLOCKED, INTERRUPTED)
+
+
+# --- local ---------------------------------------------------------------------------------------
+
+
+def run_local(exp: Experiment, names: list[str], report: Report, *, max_parallel: int = 1) -> dict[str, str]:
+    """Run the cells ``names`` (in dependency order, ``max_parallel`` at a time; with more than one,
+    slot i sees only GPU i); a failed cell blocks its dependants, the others go on."""
+    if max_parallel < 1:
+        raise UserError(f"--max-parallel must be at least 1, got {max_parallel}")
+    states: dict[str, str] = {}
+    todo: list[str] = []
+    for name in names:
+        states[name] = DONE if read_status(exp.cells[name].run_dir) == "finished" else PENDING
+        report(name, states[name])
+        if states[name] == PENDING:
+            todo.append(name)
+    free, running = list(range(max_parallel)), {}
+    with ThreadPoolExecutor(max_parallel) as pool:
+        while todo or running:
+            for name in list(todo):
+                deps = [states.get(d) or _disk_state(exp, d) for d in exp.cells[name].deps]
+                if any(s in (FAILED, BLOCKED, INTERRUPTED) for s in deps):
+                    todo.remove(name)
+                    states[name] = BLOCKED
+                    report(name, BLOCKED)
+                elif free and all(s == DONE for s in deps):
+                    todo.remove(name)
+                    slot = free.pop(0)
+                    env = {"CUDA_VISIBLE_DEVICES": str(slot)} if max_parallel > 1 else {}
+                    running[pool.submit(run_cell, exp.cells[name].spec(), env)] = (name, slot)
+                    states[name] = RUNNING
+                    report(name, RUNNING)
+            if not running:
+                break
+            finished, _ = wait(list(running), timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name, slot = running.pop(future)
+                free.append(slot)
+                code = 1 if future.exception() else future.result()
+                states[name] = DONE if code == 0 else _disk_state(exp, name, default=FAILED)
+                report(name, states[name])
+            if not finished:
+                for name, _ in running.values():
+                    report(name, RUNNING)  # refreshes the elapsed time on the board
+    return states
+
+
+def _disk_state(exp: Experiment, name: str, default: str = PENDING) -> str:
+    cell = exp.cells[name]
+    state = cell_state(cell.kind, cell.run_dir).state
+    return default if state == PENDING else state
+
+
+# --- SLURM ---------------------------------------------------------------------------------------
+
+
+def slurm_unavailable() -> str | None:
+    """Why SLURM cannot take jobs here (None when it can)."""
+    if shutil.which("sbatch") is None:
+        return "sbatch is not installed"
+    try:
+        ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"scontrol ping failed ({exc})"
+    if "UP" not in ping.stdout:
+        return f"the SLURM controller is down ({(ping.stdout + ping.stderr).strip() or 'no answer'})"
+    return None
+
+
+def job_states(job_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """SLURM's (state, reason) of each job it still knows (completed ones for MinJobAge)."""
+    if not job_ids:
+        return {}
+    # All of this user's jobs, not `-j IDS`: squeue refuses the whole list when one id has expired.
+    out = subprocess.run(["squeue", "-h", "--me", "--states=all", "-o", "%i|%T|%r"],
+                         capture_output=True, text=True, timeout=60)
+    wanted, states = set(job_ids), {}
+    for line in out.stdout.splitlines():
+        parts = line.strip().split("|")
+        if len(parts) == 3 and parts[0] in wanted:
+            states[parts[0]] = (parts[1], parts[2])
+    return states
+
+
+def read_jobs(exp: Experiment) -> dict[str, dict[str, Any]]:
+    path = exp.root / JOBS_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def merged_state(exp: Experiment, name: str, job: tuple[str, str] | None) -> str:
+    """A cell's state from its run directory, completed by SLURM's state of its job."""
+    cell = exp.cells[name]
+    disk = cell_state(cell.kind, cell.run_dir).state
+    if disk in (DONE, FAILED) or job is None:
+        return disk
+    slurm, reason = job
+    if slurm == "PENDING":
+        return BLOCKED if "DependencyNeverSatisfied" in reason else QUEUED
+    if slurm in ("RUNNING", "COMPLETING", "CONFIGURING", "REQUEUED", "RESIZING", "SUSPENDED"):
+        return RUNNING
+    if disk == INTERRUPTED:
+        return INTERRUPTED
+    if slurm == "COMPLETED":
+        return disk
+    # Ended before the command wrote anything: a dependency failed (SLURM cancelled it) or the job did.
+    deps = [merged_state(exp, d, None) for d in cell.deps]
+    return BLOCKED if any(d != DONE for d in deps) else FAILED
+
+
+class SlurmRunner:
+    """Submits cells as SLURM jobs through submitit and watches them."""
+
+    def __init__(self, exp: Experiment, *, partition: str | None = None, account: str | None = None,
+                 qos: str | None = None):
+        reason = slurm_unavailable()
+        if reason:
+            raise UserError(f"--executor slurm: {reason}")
+        self.exp = exp
+        self.options = {"partition": partition, "account": account, "qos": qos}
+
+    def submit(self, names: list[str], report: Report) -> dict[str, str]:
+        """One job per unfinished cell (a queued or running job of the same cell is kept)."""
+        import submitit
+
+        previous = read_jobs(self.exp)
+        known = self._settled([str(r["job_id"]) for r in previous.values()])
+        executor = submitit.SlurmExecutor(folder=self.exp.root / ".submitit" / "%j", max_num_timeout=3)
+        jobs: dict[str, str] = {}
+        records = dict(previous)
+        for name in names:
+            cell = self.exp.cells[name]
+            if read_status(cell.run_dir) == "finished":
+                report(name, DONE)
+                continue
+            kept = self._still_active(previous.get(name), cell, known, jobs)
+            if kept:
+                jobs[name] = kept
+                report(name, QUEUED)
+                continue
+            deps = [jobs[d] for d in cell.deps if d in jobs]
+            executor.update_parameters(**self._parameters(cell, deps))
+            job = executor.submit(CellJob(), cell.spec())
+            jobs[name] = str(job.job_id)
+            records[name] = {"job_id": jobs[name], "dirname": cell.dirname, "after": deps,
+                             "submitted": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            report(name, QUEUED)
+        self.exp.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.exp.root / JOBS_FILE, records)
+        return jobs
+
+    @staticmethod
+    def _settled(job_ids: list[str], timeout_s: float = 120.0) -> dict[str, tuple[str, str]]:
+        """Job states once no job is COMPLETING: a cancelled job's command may still hold its run
+        directory (and record its status) for a few seconds."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            known = job_states(job_ids)
+            if time.monotonic() > deadline or all(state != "COMPLETING" for state, _ in known.values()):
+                return known
+            time.sleep(2)
+
+    def _still_active(self, record: dict | None, cell, known: dict, jobs: dict[str, str]) -> str | None:
+        """The job of an earlier submission to keep: running, or pending on jobs that are still
+        the current ones of its dependencies. A pending job waiting on a job that was replaced
+        (cancelled, failed) would never start: it is cancelled and the cell submitted again."""
+        if not record or record.get("dirname") != cell.dirname:
+            return None
+        job_id = str(record["job_id"])
+        state, reason = known.get(job_id, ("", ""))
+        if state in ("RUNNING", "CONFIGURING", "REQUEUED"):
+            return job_id
+        if state == "PENDING":
+            waits_on_current = all(jobs[d] in record.get("after", []) for d in cell.deps if d in jobs)
+            if waits_on_current and "DependencyNeverSatisfied" not in reason:
+                return job_id
+            subprocess.run(["scancel", job_id], capture_output=True, timeout=60)
+        return None
+
+    def _parameters(self, cell, deps: list[str]) -> dict[str, Any]:
+        res = cell.resources
+        params: dict[str, Any] = {
+            "job_name": f"{self.exp.name}:{cell.name}",
+            "time": max(1, int(round(float(res["hours"]) * 60))),
+            "cpus_per_task": int(res["cpus"]),
+            "mem": f"{int(float(res['mem_gb']) * 1024)}M",
+            "dependency": f"afterok:{':'.join(deps)}" if deps else None,
+            "gpus_per_node": int(res["gpus"]) or None,
+        }
+        params.update({k: v for k, v in self.options.items() if v})
+        return params
+
+    def wait(self, jobs: dict[str, str], report: Report, *, poll_s: float = 3.0) -> dict[str, str]:
+        """Poll SLURM and the run directories until every submitted cell has ended."""
+        while True:
+            known = job_states(list(jobs.values()))
+            states = {name: merged_state(self.exp, name, known.get(job)) for name, job in jobs.items()}
+            for name, state in states.items():
+                report(name, state)
+            if all(s in FINAL for s in states.values()):
+                return states
+            time.sleep(poll_s)
+
+
+def slurm_status(exp: Experiment) -> dict[str, tuple[str, str]]:
+    """(state, job id) of each cell that was submitted to SLURM, for ``experiment status``."""
+    records = {n: r for n, r in read_jobs(exp).items() if n in exp.cells and r.get("dirname") == exp.cells[n].dirname}
+    if not records or shutil.which("squeue") is None:
+        return {}
+    known = job_states([str(r["job_id"]) for r in records.values()])
+    return {n: (merged_state(exp, n, known.get(str(r["job_id"]))), str(r["job_id"])) for n, r in records.items()}
+
+
+def log_path(exp: Experiment, name: str) -> Path:
+    from harness.experiment.cells import CELL_LOG
+
+    return exp.cells[name].run_dir / CELL_LOG
