@@ -34,16 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.datasets_local import SOURCES, TRAINING_SOURCES
 from harness.errors import UserError, unknown
 
 SCHEMA = ("question", "solution", "answer", "lang")
 
-# name -> (hub id, hub config, path inside the mirror; {split} is replaced)
-HUB = {
-    "gsm8k": ("openai/gsm8k", "main", "gsm8k/{split}.jsonl"),
-    "gsm8k_parallel": ("Mathoctopus/GSM8KInstruct_Parallel", None, "gsm8k_parallel/MGSM8KInstruct_Parallel.json"),
-    "luffy": ("Elliott/Openr1-Math-46k-8192", None, "luffy/{split}.jsonl"),
-}
+# name -> (hub id, hub config, path inside the mirror; {split} is replaced), from the one table
+# of data sources, harness.datasets_local.SOURCES.
+HUB = {name: (SOURCES[name].hf_id, SOURCES[name].config, SOURCES[name].mirror) for name in TRAINING_SOURCES}
 ALIASES = {hub_id: name for name, (hub_id, _, _) in HUB.items()}
 CORPORA = ("toy", "toy_easy", *HUB)
 
@@ -247,6 +245,8 @@ def from_luffy(row: Mapping, index: int, origin: str) -> dict:
 
 
 def from_harness(row: Mapping, index: int, origin: str) -> dict:
+    if not str(row.get("lang") or "").strip():
+        raise ValueError("no 'lang' field: each record names its language (en, de, ...)")
     record = dict(row)
     record.setdefault("id", f"{Path(origin).stem}-{index:05d}")
     record.setdefault("source", origin)
@@ -270,6 +270,8 @@ def convert_records(rows: Iterable[Mapping], origin: str) -> list[dict]:
     records = []
     for index, row in enumerate(rows):
         try:
+            if not isinstance(row, Mapping):
+                raise TypeError(f"a record must be a JSON object, got {type(row).__name__}")
             records.append(detect_schema(row)(row, index, origin))
         except (KeyError, ValueError, TypeError) as exc:
             raise UserError(f"training data {origin!r}, record {index}: {exc}") from None

@@ -39,8 +39,11 @@ class Source:
 
     hf_id: str
     mirror: str
-    """Path inside the mirror directory; ``{lang}`` is replaced by the language code."""
+    """Path inside the mirror directory; ``{lang}`` (benchmarks) or ``{split}`` (training corpora)
+    is replaced."""
     note: str = ""
+    config: str | None = None
+    """The hub dataset's configuration (``datasets.load_dataset(hf_id, config)``), if it has several."""
 
 
 SOURCES: dict[str, Source] = {
@@ -50,7 +53,12 @@ SOURCES: dict[str, Source] = {
     "aime2024": Source("shanchen/aime_2024_multilingual", "xreasoning/aime2024_{lang}.jsonl"),
     "gpqa_diamond": Source("shanchen/gpqa_diamond_mc_multilingual", "xreasoning/gpqa_diamond_mc_{lang}.jsonl"),
     "mmlu_prox_lite": Source("li-lab/MMLU-ProX-Lite", "mmlu_prox_lite/{lang}.jsonl", "rows of the hub's test split"),
+    # Training corpora (``--data NAME``, read by harness.corpora): one table for every hub+mirror source.
+    "gsm8k": Source("openai/gsm8k", "gsm8k/{split}.jsonl", config="main"),
+    "gsm8k_parallel": Source("Mathoctopus/GSM8KInstruct_Parallel", "gsm8k_parallel/MGSM8KInstruct_Parallel.json"),
+    "luffy": Source("Elliott/Openr1-Math-46k-8192", "luffy/{split}.jsonl"),
 }
+TRAINING_SOURCES = ("gsm8k", "gsm8k_parallel", "luffy")
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
@@ -78,7 +86,9 @@ def mirror_file(source: str, root: Path, lang: str | None = None) -> Path:
 
 def read_jsonl(path: Path) -> list[dict]:
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    from harness.files import read_text
+
+    for number, line in enumerate(read_text(path, "data file").splitlines(), 1):
         if line.strip():
             try:
                 rows.append(json.loads(line))
@@ -89,15 +99,19 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        from harness.files import read_text
+
+        return json.loads(read_text(path, "data file"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
 
 
 def read_tsv_pairs(path: Path) -> list[tuple[str, str]]:
     """Rows of a ``question TAB answer`` file without header (the MGSM mirror's layout)."""
+    from harness.files import read_text
+
     pairs = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(read_text(path, "data file").splitlines(), 1):
         if not line.strip():
             continue
         question, sep, answer = line.rpartition("\t")

@@ -59,6 +59,18 @@ def register_corpora(register):
     """
 
 
+@hookspec
+def register_commands(register):
+    """Contribute ``harness`` subcommands; fires when the CLI starts, so keep the module's
+    top-level imports light (no torch; import heavy things inside the command).
+
+    :param register: call ``register(function)`` for a command named after the function
+        (``pick_lang`` becomes ``harness pick-lang``; its parameters are typer options), or
+        ``register(typer_app, name="group")`` for a group of subcommands (``harness group ...``).
+        A name another plugin, or a core command, already took is reported, not replaced.
+    """
+
+
 # --- eval: fired by ``harness eval`` ------------------------------------------------------------
 
 

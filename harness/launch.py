@@ -62,8 +62,9 @@ def _devices(gpus: Sequence[int]) -> dict[str, str]:
 
 def training_command(train_args: Sequence[str], *, gpus: Sequence[int], strategy: str = "zero2",
                      main_process_port: int | None = None, num_machines: int = 1, machine_rank: int = 0,
-                     main_process_ip: str | None = None) -> Command:
-    """``accelerate launch`` of ``harness train <train_args>`` on ``gpus`` (one process each)."""
+                     main_process_ip: str | None = None, registry: Path | None = None) -> Command:
+    """``accelerate launch`` of ``harness [--registry R] train <train_args>`` on ``gpus`` (one
+    process each)."""
     if not gpus:
         raise UserError("training needs at least one GPU")
     argv = ["accelerate", "launch", "--config_file", str(accelerate_config(strategy)),
@@ -75,7 +76,7 @@ def training_command(train_args: Sequence[str], *, gpus: Sequence[int], strategy
                  "--main_process_ip", main_process_ip]
     if main_process_port is not None:
         argv += ["--main_process_port", str(main_process_port)]
-    argv += ["--module", "harness.cli", "train", *train_args]
+    argv += ["--module", "harness.cli", *(["--registry", str(registry)] if registry else []), "train", *train_args]
     return Command(argv, _devices(gpus))
 
 
@@ -101,23 +102,26 @@ def _option(args: Sequence[str], name: str) -> str | None:
 
 
 def plan(train_args: Sequence[str], *, gpus: int, strategy: str = "zero2", vllm: str = "none",
-         vllm_gpus: int = 1, port: int = 8000, model: str | None = None) -> list[Command]:
-    """The commands that run ``harness train <train_args>`` on ``gpus`` GPUs of one machine."""
+         vllm_gpus: int = 1, port: int = 8000, model: str | None = None,
+         registry: Path | None = None) -> list[Command]:
+    """The commands that run ``harness train <train_args>`` on ``gpus`` GPUs of one machine;
+    ``registry`` (default: ``$HARNESS_REGISTRY``, else the packaged one) resolves the model alias
+    here and is passed on to every training process."""
     if vllm not in VLLM_MODES:
         raise unknown("vLLM mode", vllm, VLLM_MODES)
     train_args = with_run_dir(train_args)
     if vllm == "none":
-        return [training_command(train_args, gpus=range(gpus), strategy=strategy)]
+        return [training_command(train_args, gpus=range(gpus), strategy=strategy, registry=registry)]
     if vllm == "colocate":
         return [training_command([*train_args, "--use-vllm", "true", "--vllm-mode", "colocate"],
-                                 gpus=range(gpus), strategy=strategy)]
+                                 gpus=range(gpus), strategy=strategy, registry=registry)]
     if vllm_gpus >= gpus:
         raise UserError(f"server mode needs GPUs left for training: {gpus} GPUs, {vllm_gpus} for vLLM")
-    model = model or _served_model(train_args)
+    model = model or _served_model(train_args, registry)
     server = vllm_server_command(model, gpus=range(vllm_gpus), port=port)
     trainer = training_command(
         [*train_args, "--use-vllm", "true", "--vllm-mode", "server", "--vllm-server-url", f"http://localhost:{port}"],
-        gpus=range(vllm_gpus, gpus), strategy=strategy,
+        gpus=range(vllm_gpus, gpus), strategy=strategy, registry=registry,
     )
     return [server, trainer]
 
@@ -137,12 +141,12 @@ def with_run_dir(train_args: Sequence[str]) -> list[str]:
     return train_args
 
 
-def _served_model(train_args: Sequence[str]) -> str:
+def _served_model(train_args: Sequence[str], registry: Path | None) -> str:
     """The model the server must load: the one training starts from (``--model``, resolved)."""
     from harness.models import resolve_model
     from harness.registry import load_registry
 
-    return resolve_model(_option(train_args, "--model") or "tiny", load_registry())
+    return resolve_model(_option(train_args, "--model") or "tiny", load_registry(registry))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,10 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--vllm", default="none", choices=VLLM_MODES, help="vLLM rollouts: none, colocate or server.")
     parser.add_argument("--vllm-gpus", type=int, default=1, help="Server mode: GPUs given to vLLM.")
     parser.add_argument("--port", type=int, default=8000, help="Server mode: port of the vLLM server.")
+    parser.add_argument("--registry", type=Path, help="Use this registry.yaml (as `harness --registry`).")
     args = parser.parse_args(own)
     try:
         commands = plan(train_args, gpus=args.gpus, strategy=args.strategy, vllm=args.vllm,
-                        vllm_gpus=args.vllm_gpus, port=args.port)
+                        vllm_gpus=args.vllm_gpus, port=args.port, registry=args.registry)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -14,7 +14,7 @@ import importlib
 import importlib.metadata
 import os
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,12 +27,17 @@ ENTRY_POINT_GROUP = "harness"
 STRICT_ENV = "HARNESS_STRICT_PLUGINS"
 LOAD_ENV = "HARNESS_LOAD_PLUGINS"
 
-# Modules registered as plugins before any third party; each implements some hooks.
+# Modules registered as plugins before any third party, in this order (it is the order of
+# `harness ls`); each implements some hooks. A built-in paradigm, probe or command is one module here.
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "harness.rewards",
-    "harness.plugins",
-    "harness.plugins.probes",
+    *(f"harness.plugins.{name}" for name in ("sft", "grpo", "grpo_consistency", "rft", "cold_start", "mixed")),
+    *(f"harness.plugins.probes.{name}" for name in ("consistency", "perplexity", "self_similarity", "drift")),
+    "harness.plugins.probes",  # post_eval: runs the probes an evaluation asks for
     "harness.corpus",
+    "harness.report.commands",
+    "harness.corpus.commands",
+    "harness.experiment.commands",
 )
 
 
@@ -70,6 +75,8 @@ class Catalog:
     rewards: dict[str, Any] = field(default_factory=dict)
     probes: dict[str, Any] = field(default_factory=dict)
     corpora: dict[str, Any] = field(default_factory=dict)
+    commands: dict[str, Any] = field(default_factory=dict)
+    """CLI command name -> a function or a ``typer.Typer`` group (``register_commands``)."""
     owner: dict[tuple[str, str], str] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
     packages: dict[str, str] = field(default_factory=dict)
@@ -138,71 +145,129 @@ def make_plugin_manager(
     return pm
 
 
-def collect(pm: pluggy.PluginManager) -> Catalog:
-    """Call every ``register_*`` hook, attributing each contribution to its plugin."""
-    from harness.paradigm import check_paradigm
+def call_each(pm: pluggy.PluginManager, name: str) -> Iterator[tuple[str, Callable[..., Any]]]:
+    """``(plugin name, call)`` for each implementation of hook ``name``, in pluggy's call order;
+    ``call(**kwargs)`` returns what that implementation returned.
 
+    Each call goes through pluggy (a subset caller of ``pm.hook.<name>`` holding that one
+    implementation and every wrapper of the hook), so ``tryfirst``/``trylast``, LIFO order and
+    hook wrappers behave as pluggy documents, while the host still knows which plugin answered or
+    raised: a wrapper wraps each implementation's call separately.
+    """
+    plain = [i for i in getattr(pm.hook, name).get_hookimpls() if not (i.hookwrapper or i.wrapper)]
+    for impl in reversed(plain):  # pluggy keeps them in reverse call order
+        caller = pm.subset_hook_caller(name, remove_plugins=[i.plugin for i in plain if i is not impl])
+
+        def call(_caller=caller, **kwargs: Any) -> Any:
+            results = _caller(**kwargs)
+            return results[0] if results else None
+
+        yield impl.plugin_name, call
+
+
+def collect(pm: pluggy.PluginManager, kinds: Iterable[str] | None = None) -> Catalog:
+    """Call every ``register_*`` hook (or those of ``kinds``), attributing each contribution to
+    its plugin. Hooks run in pluggy's order; a name claimed twice goes to the plugin registered
+    first (the built-ins before third parties), whatever the call order."""
     catalog = Catalog(failures=list(getattr(pm, "harness_failures", [])),
                       packages=dict(getattr(pm, "harness_packages", {})))
-    checks: dict[str, Callable[[Any], None]] = {
-        "paradigms": check_paradigm,
-        "rewards": functools.partial(_check_named, "reward"),
-        "probes": functools.partial(_check_named, "probe"),
-        "corpora": functools.partial(_check_named, "corpus"),
-    }
-    for kind, check in checks.items():
-        caller = getattr(pm.hook, f"register_{kind}")
-        for impl in caller.get_hookimpls():  # registration order (pluggy calls them in reverse)
-            plugin = impl.plugin_name
+    namers = _NAMERS if kinds is None else {k: _NAMERS[k] for k in kinds}
+    loaded = {plugin_name: i for i, (plugin_name, _) in enumerate(pm.list_name_plugin())}
+    for kind, namer in namers.items():
+        offered: list[tuple[str, str, Any]] = []  # (plugin, name, object), in call order
+        for plugin, call in call_each(pm, f"register_{kind}"):
+            def register(obj: Any, *args: Any, _plugin: str = plugin, **kwargs: Any) -> None:
+                offered.append((_plugin, namer(obj, *args, **kwargs), obj))
 
-            def register(obj: Any, _kind: str = kind, _plugin: str = plugin) -> None:
-                check(obj)
-                table = getattr(catalog, _kind)
-                if obj.name in table:
-                    other = catalog.owner[(_kind, obj.name)]
-                    raise ValueError(
-                        f"{_kind[:-1]} {obj.name!r} is registered by both {other!r} and {_plugin!r}"
-                    )
-                table[obj.name] = obj
-                catalog.owner[(_kind, obj.name)] = _plugin
-
-            try:
-                impl.function(**{arg: register for arg in impl.argnames})
-            except Exception as exc:
-                if plugin in DEFAULT_PLUGINS:
-                    raise  # our own bug: never hide it
-                failure = PluginFailure(plugin, plugin, f"register_{kind}: {type(exc).__name__}: {exc}")
-                if _strict():
-                    raise PluginLoadError(failure.message()) from exc
-                catalog.failures.append(failure)
-                warnings.warn(failure.message(), PluginLoadWarning, stacklevel=2)
+            _guarded(catalog, plugin, f"register_{kind}", lambda: call(register=register))
+        for plugin, name, obj in sorted(offered, key=lambda item: loaded.get(item[0], len(loaded))):
+            _claim(catalog, kind, plugin, name, obj)
     return catalog
 
 
-def fire_post_eval(pm: pluggy.PluginManager, run: Any, results: dict, settings: dict) -> dict[str, Any]:
-    """Call every ``post_eval`` implementation; returns {plugin name: what it returned}.
+def _guarded(catalog: Catalog, plugin: str, hook: str, call: Callable[[], Any]) -> None:
+    """Run one plugin's hook; a third party's failure is reported, ours raise (never hide it)."""
+    try:
+        call()
+    except Exception as exc:
+        if plugin in DEFAULT_PLUGINS:
+            raise
+        _report(catalog, PluginFailure(plugin, plugin, f"{hook}: {type(exc).__name__}: {exc}"), exc)
 
-    A third-party hook that raises is reported and skipped (strict mode: fatal); ours raise.
+
+def _claim(catalog: Catalog, kind: str, plugin: str, name: str, obj: Any) -> None:
+    table = getattr(catalog, kind)
+    if name in table:
+        other = catalog.owner[(kind, name)]
+        message = f"{kind[:-1]} {name!r} is registered by both {other!r} and {plugin!r}"
+        error = ValueError(message)
+        if plugin in DEFAULT_PLUGINS:
+            raise error
+        _report(catalog, PluginFailure(plugin, plugin, f"register_{kind}: ValueError: {message}"), error)
+        return
+    table[name] = obj
+    catalog.owner[(kind, name)] = plugin
+
+
+def _report(catalog: Catalog, failure: PluginFailure, exc: BaseException) -> None:
+    if _strict():
+        raise PluginLoadError(failure.message()) from exc
+    catalog.failures.append(failure)
+    warnings.warn(failure.message(), PluginLoadWarning, stacklevel=4)
+
+
+def fire_post_eval(pm: pluggy.PluginManager, run: Any, results: dict, settings: dict) -> dict[str, Any]:
+    """Call every ``post_eval`` implementation through pluggy; returns {plugin name: what it
+    returned}. A third-party hook that raises is reported and skipped (strict mode: fatal); ours raise.
     """
     out: dict[str, Any] = {}
-    for impl in pm.hook.post_eval.get_hookimpls():
-        kwargs = {"run": run, "results": results, "settings": settings}
+    for plugin, call in call_each(pm, "post_eval"):
         try:
-            value = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            value = call(run=run, results=results, settings=settings)
         except Exception as exc:
-            if impl.plugin_name in DEFAULT_PLUGINS or _strict() or isinstance(exc, UserError):
+            if plugin in DEFAULT_PLUGINS or _strict() or isinstance(exc, UserError):
                 raise
-            warnings.warn(f"post_eval of plugin {impl.plugin_name!r} failed: {type(exc).__name__}: {exc}",
+            warnings.warn(f"post_eval of plugin {plugin!r} failed: {type(exc).__name__}: {exc}",
                           PluginLoadWarning, stacklevel=2)
             continue
         if value is not None:
-            out[impl.plugin_name] = value
+            out[plugin] = value
     return out
 
 
-def _check_named(kind: str, obj: Any) -> None:
+def _named(kind: str, obj: Any) -> str:
     if not isinstance(getattr(obj, "name", None), str) or not obj.name:
         raise TypeError(f"a {kind} needs a non-empty string name, got {obj!r}")
+    return obj.name
+
+
+def _paradigm_name(obj: Any) -> str:
+    from harness.paradigm import check_paradigm
+
+    check_paradigm(obj)
+    return obj.name
+
+
+def _command_name(obj: Any, name: str | None = None) -> str:
+    """A command is a function (``harness <name>``; default name: the function's, ``_`` as
+    ``-``, as typer names it) or a ``typer.Typer`` group, which needs ``name``."""
+    if name is None and callable(obj) and hasattr(obj, "__name__") and not hasattr(obj, "registered_commands"):
+        name = obj.__name__.lower().replace("_", "-")
+    if not isinstance(name, str) or not name or name.startswith("-"):
+        raise TypeError(f"command {obj!r} needs a name: register(app, name=\"mycommand\")")
+    if not callable(obj):
+        raise TypeError(f"command {name!r} must be a function or a typer.Typer, got {obj!r}")
+    return name
+
+
+# What each ``register_<kind>`` hook accepts: validate the registered object, return its name.
+_NAMERS: dict[str, Callable[..., str]] = {
+    "paradigms": _paradigm_name,
+    "rewards": functools.partial(_named, "reward"),
+    "probes": functools.partial(_named, "probe"),
+    "corpora": functools.partial(_named, "corpus"),
+    "commands": _command_name,
+}
 
 
 @functools.cache

@@ -67,8 +67,9 @@ class ProbeContext:
     """Sampling temperature; the study samples RL rollouts at 1.0."""
     top_p: float = 0.95
     seed: int = 0
-    backend: str = "transformers"
-    """How to sample: ``transformers`` (default, runs anywhere) or ``vllm`` (when installed)."""
+    backend: str = "hf"
+    """How to sample (:mod:`harness.inference`): ``hf`` (transformers, runs anywhere) or ``vllm``
+    (when installed); the old spelling ``transformers`` still works."""
     batch_size: int = 8
     """Prompts per forward pass or ``generate`` call."""
     cache: dict[str, Any] = field(default_factory=dict, repr=False)

@@ -84,3 +84,30 @@ def test_main_prints_shell_lines(capsys):
     (line,) = capsys.readouterr().out.strip().splitlines()
     assert line.startswith("CUDA_VISIBLE_DEVICES=0,1 accelerate launch --config_file ")
     assert line.endswith("fsdp2.yaml --num_processes 2 --module harness.cli train --plugin sft --run-dir r")
+
+
+def _own_registry(tmp_path) -> Path:
+    from harness.registry import default_registry_path
+
+    text = default_registry_path().read_text(encoding="utf-8")
+    path = tmp_path / "registry.yaml"
+    path.write_text(text.replace("models:\n", "models:\n  mine: {path: \"org/my-model\"}\n", 1), encoding="utf-8")
+    return path
+
+
+def test_launch_uses_the_registry_it_is_given(tmp_path):
+    registry = _own_registry(tmp_path)
+    server, trainer = launch.plan(["--plugin", "grpo", "--model", "mine", "--run-dir", "r"], gpus=2,
+                                  vllm="server", registry=registry)
+    assert server.argv[2] == "org/my-model"  # the alias of the given registry, not the packaged one
+    cli = trainer.argv[trainer.argv.index("harness.cli") + 1:]
+    assert cli[:3] == ["--registry", str(registry), "train"]  # each training process reads it too
+
+
+def test_launch_main_takes_registry(tmp_path, capsys):
+    registry = _own_registry(tmp_path)
+    argv = ["--gpus", "2", "--vllm", "server", "--registry", str(registry), "--", "--model", "mine", "--run-dir", "r"]
+    assert launch.main(argv) == 0
+    server, trainer = capsys.readouterr().out.strip().splitlines()
+    assert "vllm serve org/my-model" in server
+    assert f"--module harness.cli --registry {registry} train --model mine" in trainer

@@ -172,3 +172,134 @@ def test_every_hook_is_documented_in_its_docstring_and_the_plugin_guide():
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         assert len(doc) > 40, f"hook {name} lacks a docstring"
         assert f"`{name}(" in guide, f"hook {name} is missing from docs/plugins.md"
+
+
+# --- hooks are called through pluggy: its order, tryfirst/trylast and wrappers ------------------------
+
+
+def _recorder(name: str, calls: list, **marks):
+    class Plugin:
+        @hookimpl(**marks)
+        def post_eval(self, run, results, settings):
+            calls.append(name)
+            return {"by": name}
+
+        @hookimpl(**marks)
+        def register_rewards(self, register):
+            calls.append(name)
+
+    return Plugin()
+
+
+def test_hooks_run_in_pluggy_order_lifo_with_tryfirst_and_trylast():
+    from harness.plugin_manager import fire_post_eval
+
+    calls: list[str] = []
+    extra = [("last", _recorder("last", calls, trylast=True)), ("a", _recorder("a", calls)),
+             ("b", _recorder("b", calls)), ("first", _recorder("first", calls, tryfirst=True))]
+    pm = make_plugin_manager(entry_points=False, extra=extra)
+    out = fire_post_eval(pm, run=None, results={}, settings={})  # built-in probes: none asked for
+    assert calls == ["first", "b", "a", "last"]  # pluggy: tryfirst, then last registered first
+    assert list(out) == ["first", "b", "a", "last"] and out["a"] == {"by": "a"}
+    calls.clear()
+    collect(pm, kinds=("rewards",))
+    assert calls == ["first", "b", "a", "last"]
+
+
+def test_a_hookwrapper_wraps_post_eval_and_sees_each_result():
+    from harness.plugin_manager import fire_post_eval
+
+    seen: list = []
+
+    class Wrapper:
+        @hookimpl(hookwrapper=True)
+        def post_eval(self, run, results, settings):
+            outcome = yield
+            seen.extend(outcome.get_result())
+
+    class NewStyle:
+        @hookimpl(wrapper=True)
+        def post_eval(self, run, results, settings):
+            answers = yield
+            return [{**a, "wrapped": True} for a in answers]
+
+    calls: list[str] = []
+    # The wrapper registered last is the outer one: it sees what the new-style wrapper returned.
+    pm = make_plugin_manager(entry_points=False, extra=[("plain", _recorder("plain", calls)),
+                                                         ("new", NewStyle()), ("wrapper", Wrapper())])
+    out = fire_post_eval(pm, run=None, results={}, settings={})
+    assert calls == ["plain"]  # the wrappers were not called as plain implementations
+    assert out == {"plain": {"by": "plain", "wrapped": True}}
+    assert seen == [{"by": "plain", "wrapped": True}]
+
+
+def test_a_failing_post_eval_is_reported_and_the_others_still_run():
+    from harness.plugin_manager import fire_post_eval
+
+    class Broken:
+        @hookimpl(tryfirst=True)
+        def post_eval(self, run, results, settings):
+            raise RuntimeError("boom")
+
+    calls: list[str] = []
+    pm = make_plugin_manager(entry_points=False, extra=[("ok", _recorder("ok", calls)), ("broken", Broken())])
+    with pytest.warns(PluginLoadWarning, match="post_eval of plugin 'broken' failed: RuntimeError: boom"):
+        out = fire_post_eval(pm, run=None, results={}, settings={})
+    assert out == {"ok": {"by": "ok"}}
+
+
+def test_each_builtin_paradigm_and_probe_is_its_own_default_plugin():
+    catalog = collect(make_plugin_manager(entry_points=False))
+    for name in ("sft", "grpo", "grpo_consistency", "rft", "cold_start", "mixed"):
+        assert catalog.owner[("paradigms", name)] == f"harness.plugins.{name}"
+    for name in ("consistency", "perplexity", "self_similarity", "drift"):
+        assert catalog.owner[("probes", name)] == f"harness.plugins.probes.{name}"
+    assert list(catalog.paradigms)[:6] == ["sft", "grpo", "grpo_consistency", "rft", "cold_start", "mixed"]
+
+
+# --- register_commands ----------------------------------------------------------------------------------
+
+
+def test_builtin_commands_come_from_their_plugins():
+    catalog = collect(make_plugin_manager(entry_points=False), kinds=("commands",))
+    assert {"report", "compare", "pick-lang", "corpus", "experiment"} <= set(catalog.commands)
+    assert catalog.owner[("commands", "pick-lang")] == "harness.report.commands"
+    assert catalog.owner[("commands", "corpus")] == "harness.corpus.commands"
+
+
+def test_a_typer_group_needs_a_name():
+    import typer
+
+    class Nameless:
+        @hookimpl
+        def register_commands(self, register):
+            register(typer.Typer())
+
+    pm = make_plugin_manager(entry_points=False, extra=[("nameless", Nameless())])
+    with pytest.warns(PluginLoadWarning, match="needs a name"):
+        catalog = collect(pm, kinds=("commands",))
+    assert "nameless" not in catalog.by_plugin()
+
+
+def test_a_third_party_command_joins_the_cli(tmp_path):
+    site = _fake_distribution(tmp_path, "hello_plugin", """
+        from harness.hookspecs import hookimpl
+
+        def say_hello(name: str = "world"):
+            \"\"\"Greet someone.\"\"\"
+            print(f"hello {name}")
+
+        def train():
+            print("not the real train")
+
+        @hookimpl
+        def register_commands(register):
+            register(say_hello)
+            register(train)
+        """)
+    done = _harness(["say-hello", "--name", "de"], {"PYTHONPATH": str(site)}, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "hello de"
+    assert "plugin 'hello_plugin' registers command 'train', which is a core command; ignored" in done.stderr
+    helped = _harness(["--help"], {"PYTHONPATH": str(site)}, tmp_path)
+    assert "say-hello" in helped.stdout and "Greet someone." in helped.stdout

@@ -124,3 +124,11 @@ def check_command(
     if json_out is not None:
         json_out.write_text(json.dumps({"rows": rows, "examples": {r.lang: r.examples for r in reports}},
                                        ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+
+
+@hookimpl
+def register_commands(register):
+    register(corpus_app, name="corpus")

@@ -133,7 +133,7 @@ def pick_lang(
     k: Annotated[int, typer.Option("--k", "-k", help="Solutions sampled per problem (self-similarity needs 2 or more).")] = 4,
     max_new_tokens: Annotated[int, typer.Option(help="Longest sampled solution, in tokens (on a GPU: the eval budget).")] = 96,
     data: Annotated[str, typer.Option(help="Problems: 'toy' or an MGSM mirror folder.")] = "toy",
-    backend: Annotated[str, typer.Option(help="Sampler: transformers, or vllm when installed.")] = "transformers",
+    backend: Annotated[str, typer.Option(help="Sampler: hf (transformers), or vllm when installed.")] = "hf",
     seed: Annotated[int, typer.Option(help="Seed of sampling and problem selection.")] = 0,
     run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default: a new one under runs/).")] = None,
 ) -> None:
@@ -149,3 +149,12 @@ def pick_lang(
     run, result = run_pick_lang(request)
     print_ranking(Console(), result)
     typer.echo(f"pick-lang: {run.path / 'picklang.json'}")
+
+
+from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+
+
+@hookimpl
+def register_commands(register):
+    for command in (report, compare, pick_lang):
+        register(command)

@@ -1,4 +1,5 @@
-"""Built-in mechanism probes, registered as the default plugin ``harness.plugins.probes``.
+"""Built-in mechanism probes: each module is its own default plugin (its ``register_probes`` hook
+is at its end); this package is the default plugin that runs them after an evaluation.
 
 - ``consistency``: share of responses in the question's language, and the language mix;
 - ``perplexity``: per-token perplexity of the model's own sampled responses and of the problems;
@@ -13,21 +14,6 @@ from __future__ import annotations
 
 from harness.hookspecs import hookimpl
 from harness.probe import PROBES_FILE, parse_names, run_probes
-
-
-def builtin_probes() -> list:
-    from harness.plugins.probes.consistency import ConsistencyProbe
-    from harness.plugins.probes.drift import DriftProbe
-    from harness.plugins.probes.perplexity import PerplexityProbe
-    from harness.plugins.probes.self_similarity import SelfSimilarityProbe
-
-    return [ConsistencyProbe(), PerplexityProbe(), SelfSimilarityProbe(), DriftProbe()]
-
-
-@hookimpl
-def register_probes(register):
-    for probe in builtin_probes():
-        register(probe)
 
 
 @hookimpl

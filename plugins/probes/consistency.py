@@ -87,3 +87,11 @@ def measure(responses: Sequence[str], lang: str, candidates: Sequence[str]) -> d
 def _top(counts: dict[str, int]) -> str:
     total = sum(counts.values()) or 1
     return " ".join(f"{code}:{count / total:.0%}" for code, count in list(counts.items())[:3])
+
+
+from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+
+
+@hookimpl
+def register_probes(register):
+    register(ConsistencyProbe())

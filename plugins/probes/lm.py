@@ -1,5 +1,5 @@
-"""Forward passes the probes share: loading a model, rendering prompts, scoring tokens, pooling
-hidden states. Plain transformers, on the GPU when there is one."""
+"""Forward passes the probes share: scoring tokens and pooling hidden states, with plain
+transformers on the model :func:`harness.inference.load_lm` loaded (on the GPU when there is one)."""
 
 from __future__ import annotations
 
@@ -8,38 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.prompts import prompt_messages, prompt_text
-
-def device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def load(path: str, cache: dict | None = None) -> tuple[Any, Any]:
-    """(tokenizer, causal LM) in eval mode; float32 on CPU, bfloat16 on a GPU. ``cache`` (a probe
-    context's) keeps the last model loaded, so probes of one run share it."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    slot = cache if cache is not None else {}
-    if slot.get("lm_path") == path:
-        return slot["lm"]
-    slot.pop("lm", None)  # free the previous model first
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    dtype = torch.bfloat16 if device() == "cuda" else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device()).eval()
-    slot.update(lm_path=path, lm=(tokenizer, model))
-    return tokenizer, model
-
-
-def chat_prompt(tokenizer: Any, question: str, lang: str) -> str:
-    """The evaluation prompt of a problem as text, through the model's chat template (the harness's
-    one prompt function builds the user turn)."""
-    if getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template(prompt_messages(question, lang), add_generation_prompt=True,
-                                             tokenize=False)
-    return prompt_text(question, lang) + "\n"
+# Loading and prompting are the inference layer's; the probes use them under these names.
+from harness.inference import chat_prompt
+from harness.inference import load_lm as load  # noqa: F401
 
 
 def question_split(tokenizer: Any, question: str, lang: str) -> tuple[str, str]:

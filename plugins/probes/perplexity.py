@@ -74,3 +74,10 @@ def summarize(scores: Sequence[tuple[float, int]], what: str) -> dict:
         f"empty_{what}s": len(scores) - len(scored),
     }
 
+
+from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+
+
+@hookimpl
+def register_probes(register):
+    register(PerplexityProbe())

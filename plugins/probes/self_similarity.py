@@ -77,3 +77,11 @@ def pairwise_bleu(responses: Sequence[str], lang: str) -> float:
     scores = [100.0 if hyp == ref else bleu.sentence_score(hyp, [ref]).score
               for hyp, ref in itertools.permutations(responses, 2)]
     return sum(scores) / len(scores)
+
+
+from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+
+
+@hookimpl
+def register_probes(register):
+    register(SelfSimilarityProbe())
