@@ -3,12 +3,18 @@
 A paradigm's config is a dataclass whose fields carry ``help`` metadata (as TRL's configs do).
 The same fields become ``--flag`` options and YAML recipe keys. Precedence, lowest first:
 dataclass defaults < registry.yaml paradigm defaults < ``--config`` recipe file < flags.
+
+Every field also says where its default comes from (``source``): the study's paper, the
+defaults of the platforms it ran on (verl for RL, LlamaFactory for SFT), TRL's, or a harness
+choice with its reason. :func:`build_config` remembers which layer set each value, so a run's
+config can record the source beside every setting (:func:`config_sources`).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -17,12 +23,45 @@ from typing import Any
 from harness.errors import UserError, unknown
 
 
-def option(default: Any = dataclasses.MISSING, help: str = "", **kwargs: Any) -> Any:
-    """A dataclass field with help text: ``lr: float = option(1e-6, help="Learning rate.")``."""
+SOURCES = ("paper", "verl default", "LlamaFactory default", "TRL default", "harness choice")
+USER = "user"
+_SOURCES_ATTR = "_harness_sources"
+
+
+def option(default: Any = dataclasses.MISSING, help: str = "", source: str = "", **kwargs: Any) -> Any:
+    """A dataclass field with help text and the source of its default:
+    ``lr: float = option(1e-6, help="Learning rate.", source="paper")``. ``source`` starts with
+    one of :data:`SOURCES`; a ``harness choice`` says why after a colon."""
+    if source and not source.startswith(SOURCES):
+        raise ValueError(f"source {source!r} must start with one of {SOURCES}")
+    metadata = {"help": help, "source": source}
     if isinstance(default, (list, dict, set)):
         value = default
-        return dataclasses.field(default_factory=lambda: type(value)(value), metadata={"help": help}, **kwargs)
-    return dataclasses.field(default=default, metadata={"help": help}, **kwargs)
+        return dataclasses.field(default_factory=lambda: type(value)(value), metadata=metadata, **kwargs)
+    return dataclasses.field(default=default, metadata=metadata, **kwargs)
+
+
+def field_source(f: dataclasses.Field) -> str:
+    return f.metadata.get("source", "")
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return dataclasses.MISSING
+
+
+def layer_source(where: str) -> str:
+    """The source label of a settings layer named ``where`` by :func:`build_config`'s callers."""
+    if where.startswith("train_defaults of model "):
+        return "model alias " + where.removeprefix("train_defaults of model ").strip("'\"")
+    if where.startswith("recipe "):
+        return where
+    if re.fullmatch(r".+\.ya?ml:\d+", where):  # registry.yaml:LINE, as Registry.paradigm_defaults names it
+        return f"registry recipe ({where})"
+    return f"{USER} (--config {where})" if where else USER
 
 
 def fields(config_class: type) -> list[dataclasses.Field]:
@@ -97,24 +136,65 @@ def build_config(
     flag raises a UserError suggesting the closest field.
     """
     hints = _resolved_types(config_class)
-    names = [f.name for f in fields(config_class)]
+    known = {f.name: f for f in fields(config_class)}
+    names = list(known)
     values: dict[str, Any] = {}
+    sources = {f.name: field_source(f) for f in known.values()}
+
+    def set_value(name: str, value: Any, source: str) -> None:
+        # A layer that restates the value it would get anyway does not take over its source
+        # (a replayed run config keeps the sources of the run it replays).
+        current = values.get(name, _default(known[name]))
+        if value != current or not sources[name]:
+            sources[name] = source
+        values[name] = value
+
     for i, layer in enumerate(layers):
         origin = where[i] if i < len(where) else ""
+        recorded = _recorded_sources(origin)
         for key, value in layer.items():
             norm = key.replace("-", "_")
             if norm not in names:
                 raise unknown(f"{config_class.__name__} key", key, names, where=origin)
-            values[norm] = coerce(value, hints[norm], key)
+            set_value(norm, coerce(value, hints[norm], key), recorded.get(norm) or layer_source(origin))
     if args:
         namespace = parser_for(config_class).parse_args(list(args))
         for key, value in vars(namespace).items():
             if value is not None:
-                values[key] = coerce(value, hints[key], flag_name(key))
+                set_value(key, coerce(value, hints[key], flag_name(key)), f"{USER} ({flag_name(key)})")
     try:
-        return config_class(**values)
+        config = config_class(**values)
     except TypeError as exc:  # a required field without value
         raise UserError(f"{config_class.__name__}: {exc}") from None
+    object.__setattr__(config, _SOURCES_ATTR, sources)
+    return config
+
+
+def _recorded_sources(where: str) -> dict[str, str]:
+    """The sources a run's config.yaml recorded (``paradigm_config_sources``), when the layer
+    named ``where`` is one: a replayed run keeps the sources of the run it replays."""
+    if not where.endswith((".yaml", ".yml")):
+        return {}
+    from pathlib import Path
+
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(where).expanduser().read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    recorded = data.get("paradigm_config_sources") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
+
+
+def config_sources(config: Any) -> dict[str, str]:
+    """Where each setting of ``config`` comes from: the field's source, or the layer that set it
+    (``registry recipe``, ``model alias tiny``, ``user (--flag)``); for a config built without
+    :func:`build_config`, the fields' sources."""
+    recorded = getattr(config, _SOURCES_ATTR, None)
+    if recorded is not None:
+        return dict(recorded)
+    return {f.name: field_source(f) for f in fields(type(config))}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -165,6 +245,18 @@ def describe(config_class: type, defaults: Mapping[str, Any] | None = None) -> l
         type_name = getattr(base, "__name__", str(base)) + (" | None" if optional else "")
         rows.append((flag_name(f.name), type_name, default, f.metadata.get("help", "")))
     return rows
+
+
+def provenance(config_class: type, defaults: Mapping[str, Any] | None = None,
+               recipe: str = "") -> list[tuple[str, str, str, str, str]]:
+    """(flag, type, default, source, help) per field: :func:`describe` with the source of each
+    default; ``defaults`` (registry recipe ``recipe``'s) replace the dataclass defaults they
+    name, and keep the field's source where they restate it."""
+    config = build_config(config_class, defaults or {}, where=[f"recipe {recipe or config_class.__name__}"])
+    sources = config_sources(config)
+    return [(flag, tp, default, sources[name], text)
+            for (flag, tp, default, text), name in zip(describe(config_class, defaults),
+                                                       [f.name for f in fields(config_class)])]
 
 
 def as_dict(config: Any) -> dict[str, Any]:

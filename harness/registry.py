@@ -23,7 +23,8 @@ SECTIONS: dict[str, set[str]] = {
     "models": {"path", "description", "trust_remote_code", "train_defaults"},
     "tasks": {"description", "languages", "group"},
     "paradigms": {"plugin", "description", "defaults"},
-    "experiments": {"description", "paradigms", "languages", "models", "tasks", "seeds"},
+    "experiments": {"description", "paradigms", "languages", "models", "tasks", "seeds", "data", "num_problems",
+                    "eval", "probes", "train_args", "uses", "resources"},
 }
 REQUIRED: dict[str, set[str]] = {
     "languages": {"name", "langid"},
@@ -112,10 +113,11 @@ def load_registry(
     defaults); ``task_names`` are the task families that exist. Either left out skips that check.
     """
     path = Path(path) if path else default_registry_path()
-    if not path.exists():
-        raise UserError(f"registry file {path} does not exist")
+    from harness.files import read_text
+
+    text = read_text(path, "registry file")
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or Located()
+        data = yaml.load(text, Loader=_Loader) or Located()
     except _LocatedError as exc:
         raise UserError(f"{path}:{exc.line}: {exc}") from None
     except yaml.YAMLError as exc:
@@ -187,6 +189,10 @@ class _Validator:
             self.check_names(exp, "languages", "language", reg.languages)
             self.check_names(exp, "models", "model", reg.models)
             self.check_names(exp, "tasks", "task", reg.tasks)
+            self.check_experiment(name, exp, reg)
+
+    def check_experiment(self, name: str, exp: Located, reg: Registry) -> None:
+        _experiment_checks(self, name, exp, reg)
 
     def check_paradigm(self, name: str, entry: Located) -> None:
         if self.plugins is None:
@@ -201,7 +207,7 @@ class _Validator:
 
         config_class = self.plugins[plugin].config_class
         valid = [f.name for f in fields(config_class)]
-        for key, line in defaults.lines.items():
+        for key, line in getattr(defaults, "lines", {}).items():  # an empty mapping has no lines
             if key not in valid:
                 raise self.fail(line, f"unknown {plugin} setting {key!r}{did_you_mean(key, valid)}")
             self.check_type(config_class, key, defaults[key], line)
@@ -236,3 +242,102 @@ class _Validator:
             if key not in owners:
                 raise self.fail(line, f"unknown training setting {key!r}{did_you_mean(key, owners)}")
             self.check_type(owners[key], key, defaults[key], line)
+
+
+# --- experiments: what `harness experiment` expands into cells --------------------------------------
+
+EXPERIMENT_EVAL_KEYS = {"limit", "max_gen_toks", "num_repeats", "temperature", "top_p", "backend", "batch_size",
+                        "max_model_len", "consistency_prompt"}
+EXPERIMENT_PROBE_KEYS = {"names", "languages", "num_problems", "k", "max_new_tokens", "data", "backend"}
+EXPERIMENT_RESOURCE_KINDS = {"default", "base", "train", "eval", "probe"}
+EXPERIMENT_RESOURCE_KEYS = {"gpus", "cpus", "mem_gb", "hours", "strategy"}
+
+
+def _experiment_checks(validator: _Validator, name: str, exp: Located, reg: Registry) -> None:
+    fail = validator.fail
+    paradigms = list(exp.get("paradigms") or [])
+    if paradigms and not isinstance(exp.get("data"), str):
+        raise fail(exp.lines.get("data", exp.line), f"experiment {name!r} lacks data (its training corpus: "
+                   "toy, toy_easy, gsm8k_parallel, luffy, or a JSONL file or folder)")
+    for key in ("num_problems",):
+        if key in exp and (not isinstance(exp[key], int) or exp[key] < 1):
+            raise fail(exp.lines[key], f"{key} of experiment {name!r} must be a positive integer")
+    seeds = exp.get("seeds")
+    if seeds is not None and (not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds) or not seeds):
+        raise fail(exp.lines["seeds"], f"seeds of experiment {name!r} must be a non-empty list of integers")
+    _mapping_of(validator, exp, "eval", name, EXPERIMENT_EVAL_KEYS)
+    probes = _mapping_of(validator, exp, "probes", name, EXPERIMENT_PROBE_KEYS)
+    if probes is not None:
+        validator.check_names(probes, "languages", "language", reg.languages)
+        if not isinstance(probes.get("names"), list) or not probes["names"]:
+            raise fail(probes.line, f"probes of experiment {name!r} need names: a list of probes")
+    resources = _mapping_of(validator, exp, "resources", name, EXPERIMENT_RESOURCE_KINDS)
+    for kind, entry in (resources or {}).items():
+        entry = _mapping_of(validator, resources, kind, f"{name}.resources", EXPERIMENT_RESOURCE_KEYS)
+        for key, line in entry.lines.items():
+            if key != "strategy" and (not isinstance(entry[key], (int, float)) or entry[key] < 0):
+                raise fail(line, f"{key} of {kind} cells of experiment {name!r} must be a number >= 0")
+    train_args = _mapping_of(validator, exp, "train_args", name, None)
+    for paradigm, line in (train_args.lines.items() if train_args is not None else []):
+        _cell_reference(validator, paradigm, paradigms, line, name)
+        settings = _mapping_of(validator, train_args, paradigm, f"{name}.train_args", None)
+        _check_settings(validator, reg, paradigm, {k: (settings[k], n) for k, n in settings.lines.items()})
+    uses = _mapping_of(validator, exp, "uses", name, None)
+    graph: dict[str, set[str]] = {}
+    for paradigm, line in (uses.lines.items() if uses is not None else []):
+        _cell_reference(validator, paradigm, paradigms, line, name)
+        links = _mapping_of(validator, uses, paradigm, f"{name}.uses", None)
+        for setting, link_line in links.lines.items():
+            _cell_reference(validator, links[setting], paradigms, link_line, name)
+            if setting != "model":  # any other setting takes the source cell's run directory
+                _check_settings(validator, reg, paradigm, {setting: (None, link_line)}, types=False)
+        graph[paradigm] = set(links.values())
+    _check_cycle(validator, graph, uses)
+
+
+def _mapping_of(validator: _Validator, parent: Located, key: str, owner: str, valid: set[str] | None) -> Located | None:
+    if key not in parent:
+        return None
+    value = parent[key]
+    if not isinstance(value, Located):
+        raise validator.fail(parent.lines[key], f"{key} of {owner!r} must be a mapping")
+    for sub, line in value.lines.items():
+        if valid is not None and sub not in valid:
+            raise validator.fail(line, f"unknown key {sub!r} in {key} of {owner!r}{did_you_mean(str(sub), valid)}")
+    return value
+
+
+def _cell_reference(validator: _Validator, paradigm: Any, paradigms: list[str], line: int, name: str) -> None:
+    if paradigm not in paradigms:
+        raise validator.fail(line, f"unknown cell reference {paradigm!r}: not a paradigm of experiment {name!r}"
+                             f"{did_you_mean(str(paradigm), paradigms)}")
+
+
+def _check_settings(validator: _Validator, reg: Registry, paradigm: str, settings: dict[str, tuple[Any, int]],
+                    types: bool = True) -> None:
+    """Settings of a paradigm's training cells against its plugin's configuration fields."""
+    if validator.plugins is None:
+        return
+    plugin, _, _ = reg.paradigm_defaults(paradigm)
+    if plugin not in validator.plugins:
+        return
+    from harness.config import fields
+
+    config_class = validator.plugins[plugin].config_class
+    valid = [f.name for f in fields(config_class)]
+    for key, (value, line) in settings.items():
+        if key not in valid:
+            raise validator.fail(line, f"unknown {plugin} setting {key!r}{did_you_mean(key, valid)}")
+        if types:
+            validator.check_type(config_class, key, value, line)
+
+
+def _check_cycle(validator: _Validator, graph: dict[str, set[str]], uses: Located | None) -> None:
+    import graphlib
+
+    try:
+        tuple(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        cycle = exc.args[1]
+        raise validator.fail(uses.lines[cycle[0]], f"the cells' references form a cycle: {' -> '.join(cycle)}") from None
+

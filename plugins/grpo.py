@@ -30,3 +30,11 @@ class GRPO:
 
     def train(self, context: TrainContext, config: GRPOOptions) -> TrainResult:
         return run_grpo(context, config)
+
+
+from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+
+
+@hookimpl
+def register_paradigms(register):
+    register(GRPO())

@@ -23,9 +23,12 @@ COMBINED = "accuracy_consistency"
 
 @dataclass
 class GRPOConsistencyOptions(GRPOOptions):
-    consistency_prompt: bool = option(True, help="Add the instruction to reason in the question's language.")
-    consistency_reward: bool = option(False, help="Reward accuracy and language consistency (else accuracy only).")
-    accuracy_weight: float = option(0.5, help="With consistency_reward: weight w of accuracy; consistency gets 1 - w.")
+    consistency_prompt: bool = option(True, help="Add the instruction to reason in the question's language.",
+                                      source="paper")
+    consistency_reward: bool = option(False, help="Reward accuracy and language consistency (else accuracy only).",
+                                      source="paper")
+    accuracy_weight: float = option(0.5, help="With consistency_reward: weight w of accuracy; consistency gets 1 - w.",
+                                    source="paper")
 
 
 class GRPOConsistency:
@@ -38,13 +41,20 @@ class GRPOConsistency:
             return run_grpo(context, config)
         if not 0.0 <= config.accuracy_weight <= 1.0:
             raise UserError(f"accuracy_weight must lie in [0, 1], got {config.accuracy_weight}")
-        from harness.rewards import Reward, combined_reward
+        from harness.rewards import Reward, combined_reward, get_builtin_rewards
 
-        if context.rewards is None:
-            from harness.plugin_manager import get_catalog
-
-            context.rewards = get_catalog().rewards
-        rewards = dict(context.rewards)
+        # The rewards the command loaded come in through the context; a bare context (a test, a
+        # script) gets the built-ins rather than a global plugin catalog.
+        given = context.rewards if context.rewards is not None else {r.name: r for r in get_builtin_rewards()}
+        rewards = dict(given)
         weights = {"accuracy": config.accuracy_weight, "consistency": 1.0 - config.accuracy_weight}
         rewards[COMBINED] = Reward(COMBINED, combined_reward(weights, name=COMBINED), "accuracy + consistency")
         return run_grpo(context, dataclasses.replace(config, reward=COMBINED), rewards=rewards)
+
+
+from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+
+
+@hookimpl
+def register_paradigms(register):
+    register(GRPOConsistency())

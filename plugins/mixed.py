@@ -1,5 +1,12 @@
 """``mixed``: GRPO on a mixture of training languages (the study: En+Zh+De), with reward and
-accuracy logged per language (``accuracy/en``, ``reward/zh``, ...)."""
+accuracy logged per language (``accuracy/en``, ``reward/zh``, ...).
+
+``--mixture single`` (the default) keeps a single-language run's budget: each problem once, its
+language drawn evenly from the mixture (seeded), so the mixed run sees as many prompts and takes
+as many steps as ``grpo`` in one language and "mixing" is not confounded with "three times the
+data". ``--mixture full`` trains on every parallel copy (three times the data and steps). The
+run's config and its metrics log (event ``mixture``) record which.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +15,24 @@ from dataclasses import dataclass
 
 from harness.config import option
 from harness.corpora import mix, parse_counts
-from harness.errors import UserError
+from harness.errors import UserError, unknown
 from harness.paradigm import TrainContext, TrainResult
 from harness.trainers.common import main_process_only
 from harness.trainers.grpo import GRPOOptions
 from harness.plugins.grpo import run_grpo
 
+MIXTURES = ("single", "full")
+
 
 @dataclass
 class MixedOptions(GRPOOptions):
-    language_counts: str = option("", help="Problems per language, e.g. en=2000,zh=2000,de=2000 (default: all loaded).")
-    disjoint_problems: bool = option(False, help="Give each problem to one language only (no parallel copies).")
+    mixture: str = option("single", help="single: each problem once, in a language drawn evenly (a single-language "
+                                          "run's budget); full: every parallel copy (n languages x the data).",
+                          source="harness choice: the same budget as one language, so mixing is not more data")
+    language_counts: str = option("", help="Problems per language, e.g. en=2000,zh=2000,de=2000 (default: all loaded).",
+                                  source="harness choice: all the data the mixture gives")
+    disjoint_problems: bool = option(False, help="Deprecated alias of --mixture single (kept for old recipes).",
+                                     source="harness choice: alias")
 
 
 class Mixed:
@@ -29,10 +43,19 @@ class Mixed:
     def train(self, context: TrainContext, config: MixedOptions) -> TrainResult:
         if len(context.languages) < 2:
             raise UserError("mixed trains on several languages: give them with --lang, e.g. --lang en,zh,de")
-        counts = parse_counts(config.language_counts, context.languages) if config.language_counts else None
-        train = mix(context.datasets["train"], counts, seed=context.seed, disjoint=config.disjoint_problems)
-        main_process_only(context.log)({"event": "mixture", **{f"problems/{k}": v for k, v in _count(train).items()}})
+        train, kind = mixture_records(context.datasets["train"], config, context.languages, context.seed)
+        main_process_only(context.log)({"event": "mixture", "mixture": kind,
+                                        **{f"problems/{k}": v for k, v in _count(train).items()}})
         return run_grpo(dataclasses.replace(context, datasets={**context.datasets, "train": train}), config)
+
+
+def mixture_records(records, config: MixedOptions, languages, seed: int) -> tuple[list[dict], str]:
+    """(the training records of the mixture, "single" or "full")."""
+    if config.mixture not in MIXTURES:
+        raise unknown("mixture", config.mixture, MIXTURES)
+    kind = "single" if config.mixture == "single" or config.disjoint_problems else "full"
+    counts = parse_counts(config.language_counts, languages) if config.language_counts else None
+    return mix(records, counts, seed=seed, disjoint=kind == "single"), kind
 
 
 def _count(records) -> dict[str, int]:
@@ -40,3 +63,11 @@ def _count(records) -> dict[str, int]:
     for record in records:
         counts[record["lang"]] = counts.get(record["lang"], 0) + 1
     return counts
+
+
+from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+
+
+@hookimpl
+def register_paradigms(register):
+    register(Mixed())

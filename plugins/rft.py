@@ -1,7 +1,8 @@
 """``rft``: rejection-sampling fine-tuning.
 
-Sample k responses per training problem from a sampler model (the study: the RL model; default
-here: the starting model), keep the correct ones (graded by harness.grading, duplicates
+Sample k responses per training problem from a sampler model (the study: the RL model, which
+``--sampler-model`` names; ``--sampler-model self`` samples from the starting model, and a run
+without either is refused, so that no run silently deviates from the study), keep the correct ones (graded by harness.grading, duplicates
 removed), and fine-tune the starting model on them with the SFT trainer. The kept data is written
 to ``rft_samples.jsonl`` in the run; ``--resume`` reuses it instead of sampling again.
 """
@@ -20,25 +21,33 @@ from harness.errors import UserError
 from harness.paradigm import TrainContext, TrainResult
 from harness.rundir import atomic_write_text
 from harness.trainers.common import main_process_only
-from harness.trainers.sampling import BACKENDS, SamplingSettings, grade_samples, sample
+from harness.inference import BACKENDS, SamplingSettings, sample
+from harness.trainers.sampling import grade_samples
 from harness.trainers.sft import SFTOptions, train_sft
 from harness.plugins._stages import summary
 from harness.plugins.sft import SUMMARY
 
 SAMPLES_FILE = "rft_samples.jsonl"
+SELF = "self"
 
 
 @dataclass
 class RFTOptions(SFTOptions):
-    sampler_model: str = option("", help="Model to sample from: alias, run directory or path (default: the --model).")
-    samples_per_problem: int = option(8, help="Responses sampled per training problem (k).")
-    sample_temperature: float = option(1.0, help="Sampling temperature.")
-    sample_top_p: float = option(0.95, help="Nucleus sampling.")
-    max_new_tokens: int = option(1024, help="Longest sampled response, in tokens.")
-    max_per_problem: int = option(0, help="Keep at most this many distinct correct responses per problem (0: all).")
-    sampling_backend: str = option("auto", help=f"Sampling backend: {', '.join(BACKENDS)} (auto: vLLM on GPUs).")
-    sample_batch_size: int = option(32, help="Problems per generate call (transformers backend).")
-
+    sampler_model: str = option("", help="Model to sample from: alias, run directory or path, or 'self' for the "
+                                          "starting model (the study: the RL model). Required.",
+                                source="paper")
+    samples_per_problem: int = option(8, help="Responses sampled per training problem (k).",
+                                      source="harness choice: the paper says several; 8 = the GRPO group size")
+    sample_temperature: float = option(1.0, help="Sampling temperature.", source="paper")
+    sample_top_p: float = option(1.0, help="Nucleus sampling.", source="verl default")
+    max_new_tokens: int = option(1024, help="Longest sampled response, in tokens.",
+                                 source="harness choice: GRPO's max_completion_length")
+    max_per_problem: int = option(0, help="Keep at most this many distinct correct responses per problem (0: all).",
+                                  source="harness choice: keep every distinct correct response")
+    sampling_backend: str = option("", help=f"Sampling backend: {', '.join(BACKENDS)} (empty: vLLM on a GPU, else hf).",
+                                   source="harness choice: vLLM where it runs")
+    sample_batch_size: int = option(32, help="Problems per generate call (transformers backend).",
+                                    source="harness choice: memory only")
 
 def _normalized(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
@@ -79,6 +88,9 @@ class RFT:
     config_class = RFTOptions
 
     def train(self, context: TrainContext, config: RFTOptions) -> TrainResult:
+        if not config.sampler_model.strip():
+            raise UserError("rft needs --sampler-model: the model to sample from (the study: the RL model), "
+                            "or --sampler-model self to sample from the starting model")
         path = context.output_dir / SAMPLES_FILE
         if context.resume and path.is_file():
             kept = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -104,7 +116,8 @@ class RFT:
         if len(records) < len(context.datasets["train"]):
             context.log({"event": "rft_sampling_bounded", "problems": len(records),
                          "reason": f"max_steps {config.max_steps} x batch_size {config.batch_size}"})
-        sampler = context.resolve_model(config.sampler_model) if config.sampler_model else context.model
+        own = config.sampler_model.strip() == SELF
+        sampler = context.model if own else context.resolve_model(config.sampler_model)
         settings = SamplingSettings(
             num_samples=config.samples_per_problem, temperature=config.sample_temperature,
             top_p=config.sample_top_p, max_new_tokens=config.max_new_tokens, batch_size=config.sample_batch_size,
@@ -129,3 +142,11 @@ def sampling_report(records: Sequence[dict], verdicts: Sequence[Sequence[bool]],
         report[f"solved/{lang}"] = sum(any(row) for row in rows) / len(rows) if rows else 0.0
         report[f"kept/{lang}"] = kept_by_lang.get(lang, 0)
     return report
+
+
+from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+
+
+@hookimpl
+def register_paradigms(register):
+    register(RFT())

@@ -20,3 +20,11 @@ class SFT:
             log_fn=context.log, resume=context.resume, callbacks_extra=context.callbacks,
         )
         return TrainResult(outcome.model_path, summary(outcome.metrics, SUMMARY))
+
+
+from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+
+
+@hookimpl
+def register_paradigms(register):
+    register(SFT())

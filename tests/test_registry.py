@@ -35,7 +35,7 @@ paradigms:
     plugin: grpo
     defaults: {learning_rate: 1.0e-6}
 experiments:
-  transfer: {paradigms: [grpo], languages: [en, de], models: [tiny], tasks: [mgsm_xling]}
+  transfer: {paradigms: [grpo], languages: [en, de], models: [tiny], tasks: [mgsm_xling], data: toy}
 """
 
 

@@ -1,16 +1,20 @@
 """GRPO with verifiable rewards: a thin adapter over TRL's ``GRPOTrainer``.
 
-The study's settings (verl in the paper) map onto TRL 1.16 as follows:
+The study ran RL on verl; where the paper is silent, verl's ``ppo_trainer.yaml`` defaults hold
+(every option names its source; ``docs/training.md`` has the table). They map onto TRL 1.16 so:
 
-- "512 prompts per rollout, one update per rollout": TRL counts *completions*. A rollout of
-  P prompts × G samples is ``generation_batch_size = P·G``; one optimizer update per rollout
-  means ``steps_per_generation == gradient_accumulation_steps``, with
-  ``per_device_train_batch_size × processes × gradient_accumulation_steps = P·G``
+- "512 prompts per rollout, mini-batches of 256 prompts" (verl ``ppo_mini_batch_size: 256``,
+  ``ppo_epochs: 1``): two optimizer updates per rollout. TRL counts *completions*: a rollout of
+  P prompts × G samples is ``generation_batch_size = P·G``, split into ``U`` updates of
+  ``P·G/U`` completions, ``steps_per_generation = U × gradient_accumulation_steps``
   (:func:`rollout_batching`; tested).
-- ``loss_type="grpo"``, not TRL's default ``"dapo"``: the study names GRPO (DeepSeekMath's
-  objective: token losses averaged per sequence, then over the group, advantages normalised by
-  the group's standard deviation). "dapo" normalises by the token count of the whole
-  accumulated batch, a different (length-debiased) estimator. Both are one flag away.
+- verl's ``loss_agg_mode: token-mean`` is TRL's ``loss_type="dapo"``: the token losses summed
+  over every completion of one optimizer update, divided by that update's completion-token
+  count (over micro-batches and processes). TRL's ``"bnpo"`` takes that mean per micro-batch
+  (what verl did before it normalised globally); ``"grpo"`` (the named algorithm, DeepSeekMath)
+  averages per sequence first, so short completions weigh more. All are one flag away.
+- The KL term: TRL adds ``beta · (exp(ref - logp) - (ref - logp) - 1)`` per token to the loss,
+  Schulman's k3 estimator, which is verl's ``low_var_kl`` (verl also clamps it to ±10).
 - ``beta`` (KL coefficient) 0.001 > 0, so TRL loads a reference model from the policy's
   ``config._name_or_path``: the policy is always given as a path on disk.
 - TRL 1.16 dropped ``max_prompt_length``: prompts longer than ``max_prompt_length`` tokens are
@@ -30,7 +34,7 @@ from harness.config import option
 from harness.errors import UserError, unknown
 from harness.prompts import prompt_messages
 from harness.trainers import common
-from harness.trainers.sft import Outcome
+from harness.trainers.sft import LIGER_HELP, LIGER_SOURCE, Outcome, liger_arguments
 
 log = logging.getLogger("harness.train")
 
@@ -45,38 +49,65 @@ MONITORS = ("accuracy", "consistency")
 class GRPOOptions:
     """Hyperparameters of GRPO (flags of `harness train --plugin grpo`)."""
 
-    learning_rate: float = option(1e-6, help="Learning rate (the study: 1e-6).")
-    lr_scheduler_type: str = option("constant", help="Learning-rate schedule (transformers name).")
-    warmup: float = option(0.0, help="Learning-rate warm-up: a fraction of all steps (< 1) or a number of steps.")
-    weight_decay: float = option(0.0, help="AdamW weight decay.")
-    num_train_epochs: float = option(3.0, help="Passes over the training prompts (the study: 3).")
-    max_steps: int = option(-1, help="Stop after this many optimizer steps (-1: run all epochs).")
-    prompts_per_rollout: int = option(512, help="Distinct prompts per rollout, over all processes (the study: 512).")
-    num_generations: int = option(8, help="Completions sampled per prompt (the group size G).")
-    updates_per_rollout: int = option(1, help="Optimizer updates per rollout (1: on-policy, one update per rollout).")
-    micro_batch_size: int = option(8, help="Completions per forward pass and process (the rest: gradient accumulation).")
-    temperature: float = option(1.0, help="Sampling temperature of rollouts (the study: 1.0).")
-    top_p: float = option(0.95, help="Nucleus sampling of rollouts (the study: 0.95).")
-    beta: float = option(0.001, help="KL coefficient; > 0 loads a reference model (the study: 0.001).")
-    loss_type: str = option("grpo", help=f"TRL loss aggregation: {', '.join(LOSS_TYPES)} (see docs/training.md).")
-    scale_rewards: str = option("group", help="Advantage scaling: group (std within the group), batch or none.")
-    epsilon: float = option(0.2, help="PPO clipping range.")
-    max_prompt_length: int = option(512, help="Prompts longer than this many tokens are left out.")
-    max_completion_length: int = option(1024, help="Longest completion sampled, in tokens.")
-    reward: str = option("accuracy", help="Reward function by name (see `harness ls rewards`).")
-    consistency_prompt: bool = option(False, help="Add the instruction to reason in the question's language.")
-    use_vllm: bool = option(False, help="Sample rollouts with vLLM instead of transformers generate.")
-    vllm_mode: str = option("colocate", help="vLLM mode: colocate (inside training) or server (a `vllm serve`).")
-    vllm_server_url: str = option("", help="Server mode: base URL of the vLLM server (default http://localhost:8000).")
-    vllm_gpu_memory_utilization: float = option(0.3, help="Colocate mode: share of GPU memory vLLM may take.")
-    gradient_checkpointing: bool = option(True, help="Recompute activations to save memory (GPU only; off on CPU).")
-    logging_steps: int = option(1, help="Log metrics every N optimizer steps.")
-    save_steps: int = option(50, help="Write a checkpoint every N optimizer steps (for --resume).")
-    save_total_limit: int = option(2, help="Keep at most this many checkpoints.")
-    log_completions: bool = option(False, help="Print a sample of prompts and completions at each log.")
-    progress: str = option("auto", help="Progress: auto (a live bar on a terminal, plain lines elsewhere), on, plain or off.")
-    progress_every: int = option(0, help="Plain progress: a line every N optimizer steps (0: about 20 lines per run).")
-    report_to: str = option("none", help="Experiment trackers (TRL/transformers names): none, tensorboard, wandb, mlflow, trackio; comma-separated.")
+    learning_rate: float = option(1e-6, help="Learning rate.", source="paper")
+    lr_scheduler_type: str = option("constant", help="Learning-rate schedule (transformers name).",
+                                    source="verl default")
+    warmup: float = option(0.0, help="Learning-rate warm-up: a fraction of all steps (< 1) or a number of steps.",
+                           source="verl default")
+    weight_decay: float = option(0.01, help="AdamW weight decay.", source="verl default")
+    max_grad_norm: float = option(1.0, help="Gradient clipping (global norm).", source="verl default")
+    num_train_epochs: float = option(3.0, help="Passes over the training prompts.", source="paper")
+    max_steps: int = option(-1, help="Stop after this many optimizer steps (-1: run all epochs).",
+                            source="harness choice: run the paper's epochs")
+    prompts_per_rollout: int = option(512, help="Distinct prompts per rollout, over all processes.", source="paper")
+    num_generations: int = option(8, help="Completions sampled per prompt (the group size G).",
+                                  source="harness choice: paper and verl leave it to the user; 8 is TRL's default")
+    updates_per_rollout: int = option(2, help="Optimizer updates per rollout (verl: rollout / ppo_mini_batch_size).",
+                                      source="verl default")
+    micro_batch_size: int = option(8, help="Completions per forward pass and process (the rest: gradient accumulation).",
+                                   source="harness choice: memory only, the maths does not change")
+    temperature: float = option(1.0, help="Sampling temperature of rollouts.", source="paper")
+    top_p: float = option(1.0, help="Nucleus sampling of rollouts.", source="verl default")
+    beta: float = option(0.001, help="KL coefficient (k3 estimator, as a loss term); > 0 loads a reference model.",
+                         source="paper")
+    loss_type: str = option("dapo", help=f"TRL loss aggregation: {', '.join(LOSS_TYPES)}; dapo is verl's token-mean, "
+                                         "grpo the named algorithm's (see docs/training.md).",
+                            source="verl default")
+    scale_rewards: str = option("group", help="Advantage scaling: group (std within the group), batch or none.",
+                                source="verl default")
+    epsilon: float = option(0.2, help="PPO clipping range.", source="verl default")
+    max_prompt_length: int = option(512, help="Prompts longer than this many tokens are left out.",
+                                    source="verl default")
+    max_completion_length: int = option(1024, help="Longest completion sampled, in tokens.",
+                                        source="harness choice: verl's 512 cuts a 3B base model's chains of thought")
+    reward: str = option("accuracy", help="Reward function by name (see `harness ls rewards`).", source="paper")
+    consistency_prompt: bool = option(False, help="Add the instruction to reason in the question's language.",
+                                      source="paper")
+    use_vllm: bool = option(False, help="Sample rollouts with vLLM instead of transformers generate.",
+                            source="harness choice: runs anywhere; experiments turn it on for GPUs")
+    vllm_mode: str = option("colocate", help="vLLM mode: colocate (inside training) or server (a `vllm serve`).",
+                            source="TRL default")
+    vllm_server_url: str = option("", help="Server mode: base URL of the vLLM server (default http://localhost:8000).",
+                                  source="TRL default")
+    vllm_gpu_memory_utilization: float = option(0.3, help="Colocate mode: share of GPU memory vLLM may take.",
+                                                source="TRL default")
+    gradient_checkpointing: bool = option(True, help="Recompute activations to save memory (GPU only; off on CPU).",
+                                          source="verl default")
+    use_liger_kernel: str = option("auto", help=LIGER_HELP, source=LIGER_SOURCE)
+    logging_steps: int = option(1, help="Log metrics every N optimizer steps.",
+                                source="harness choice: few updates per run, log each")
+    save_steps: int = option(50, help="Write a checkpoint every N optimizer steps (for --resume).",
+                             source="harness choice: a checkpoint every few hours of a paper-scale run")
+    save_total_limit: int = option(2, help="Keep at most this many checkpoints.",
+                                   source="harness choice: bounded disk use")
+    log_completions: bool = option(False, help="Print a sample of prompts and completions at each log.",
+                                   source="TRL default")
+    progress: str = option("auto", help="Progress: auto (a live bar on a terminal, plain lines elsewhere), on, plain or off.",
+                           source="harness choice: a bar on terminals, lines in logs")
+    progress_every: int = option(0, help="Plain progress: a line every N optimizer steps (0: about 20 lines per run).",
+                                 source="harness choice: readable logs")
+    report_to: str = option("none", help="Experiment trackers (TRL/transformers names): none, tensorboard, wandb, mlflow, trackio; comma-separated.",
+                            source="harness choice: no tracker account needed")
 
 
 def rollout_batching(prompts_per_rollout: int, num_generations: int, micro_batch_size: int,
@@ -123,6 +154,7 @@ def grpo_arguments(options: GRPOOptions, output_dir: Path, *, seed: int = 0, pro
         temperature=options.temperature,
         top_p=options.top_p,
         beta=options.beta,
+        max_grad_norm=options.max_grad_norm,
         loss_type=options.loss_type,
         scale_rewards=options.scale_rewards,
         epsilon=options.epsilon,
@@ -141,6 +173,7 @@ def grpo_arguments(options: GRPOOptions, output_dir: Path, *, seed: int = 0, pro
         **rollout_batching(options.prompts_per_rollout, options.num_generations, options.micro_batch_size,
                            options.updates_per_rollout, processes),
         **common.device_arguments(gradient_checkpointing=options.gradient_checkpointing),
+        **liger_arguments(options.use_liger_kernel),
         **vllm,
     )
 
@@ -262,7 +295,7 @@ def train_grpo(
                       every=options.progress_every)
     checkpoint = common.resume_point(output_dir, resume, log_fn)
     log.info("GRPO of %s on %d prompts (%d too long), %s", model, len(dataset), too_long, output_dir)
-    output = trainer.train(resume_from_checkpoint=checkpoint)
+    output = common.train(trainer, checkpoint)
     path = common.save_final(trainer, output_dir)
     metrics = common.train_metrics(output, trainer)
     metrics["prompts_too_long"] = float(too_long)

@@ -23,16 +23,22 @@ class ProbeOptions:
     """How the probes sample and what they probe with: keys of ``settings["probe_options"]``
     under ``post_eval``, flags of ``harness probe``."""
 
-    num_problems: int = option(16, help="Problems per language in the probe set.")
-    k: int = option(4, help="Responses sampled per problem (self-similarity needs 2 or more).")
-    max_new_tokens: int = option(256, help="Longest sampled response, in tokens.")
-    temperature: float = option(1.0, help="Sampling temperature (the study's rollouts: 1.0).")
-    top_p: float = option(0.95, help="Nucleus sampling threshold (the study's rollouts: 0.95).")
-    backend: str = option("transformers", help="Sampler: transformers, or vllm when installed.")
-    batch_size: int = option(8, help="Prompts per forward pass or generate call.")
-    seed: int = option(0, help="Seed of sampling and of the problem selection.")
-    data: str = option("toy", help="Problems when no eval samples are given: 'toy' or an MGSM mirror folder.")
-
+    num_problems: int = option(250, help="Problems per language in the probe set (MGSM: 250, all of it).",
+                               source="harness choice: all of MGSM; CPU demos pass --num-problems 4")
+    k: int = option(8, help="Responses sampled per problem (self-similarity needs 2 or more).",
+                    source="harness choice: 28 pairs per problem for a stable self-similarity; demos pass --k 2")
+    max_new_tokens: int = option(1024, help="Longest sampled response, in tokens.",
+                                 source="harness choice: GRPO's max_completion_length")
+    temperature: float = option(1.0, help="Sampling temperature (the study's rollouts: 1.0).", source="paper")
+    top_p: float = option(1.0, help="Nucleus sampling threshold (the rollouts': verl's 1.0).", source="verl default")
+    backend: str = option("hf", help="Sampler: hf (transformers), or vllm when installed.",
+                          source="harness choice: runs anywhere; experiments pass vllm on GPUs")
+    batch_size: int = option(8, help="Prompts per forward pass or generate call.", source="harness choice: memory only")
+    seed: int = option(0, help="Seed of sampling and of the problem selection.", source="harness choice: reproducible")
+    drift_basis: str = option("pca", help="Drift scatter basis: pca (centred, as the study) or uncentred "
+                                          "(SVD; the origin stays the base model).", source="paper")
+    data: str = option("toy", help="Problems when no eval samples are given: 'toy' or an MGSM mirror folder.",
+                       source="harness choice: offline; probes after an eval use its questions")
 
 def options_from(settings: Mapping[str, Any]) -> ProbeOptions:
     """The probe options of an evaluation's ``settings``: its ``probe_options`` mapping only, as
@@ -91,6 +97,8 @@ def make_context(run: RunDir, *, model: str, base: str | None = None, languages:
         label=label or _label(model), k=options.k, max_new_tokens=options.max_new_tokens,
         temperature=options.temperature, top_p=options.top_p, seed=options.seed, backend=options.backend,
         batch_size=options.batch_size,
+        # Probe-specific settings (drift_basis, ...) for the probes that read them.
+        cache={"probe_options": dataclasses.asdict(options)},
     )
 
 
@@ -104,6 +112,10 @@ def _check(languages: list[str], options: ProbeOptions) -> None:
             raise unknown("language", code, LITERALS)
     if options.backend not in BACKENDS:
         raise unknown("sampling backend", options.backend, BACKENDS)
+    from harness.plugins.probes.drift import BASES
+
+    if options.drift_basis not in BASES:
+        raise unknown("drift_basis", options.drift_basis, BASES)
     if options.num_problems < 1 or options.k < 1 or options.max_new_tokens < 1:
         raise UserError("--num-problems, --k and --max-new-tokens must be at least 1")
 

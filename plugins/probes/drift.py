@@ -14,9 +14,14 @@ Statistics per run (n problems, drift vectors d_i, centroid d̄):
 - ``coherence``: ||d̄|| / mean ||d_i||, 1 when every problem moved the same way, near 0 when the
   moves scatter.
 
-The 2-D plot projects every run's drift vectors on one shared basis: the top two right singular
-vectors of all runs' drift vectors stacked, *uncentered*, so the origin stays "no drift" (the
-base) and runs given together are comparable on one scatter.
+The 2-D plot projects every run's drift vectors on one shared basis fitted to all runs' drift
+vectors stacked, so runs given together are comparable on one scatter. By default that basis is
+a PCA, as in the study (scikit-learn's ``PCA``: centred on the mean drift, axes of largest
+variance *around* it; the axis labels give each axis's share of the variance). Probe option
+``drift_basis: uncentred`` takes instead the top right singular vectors of the uncentred drift
+vectors: the origin stays "no drift" (the base) and the first axis tends to point along the mean
+drift, the labels giving shares of the total squared drift. Centred PCA shows how the drift
+scatters; the uncentred basis shows where it goes.
 """
 
 from __future__ import annotations
@@ -46,15 +51,25 @@ class DriftProbe:
 
         base = hidden(context.base_model)
         drifts = {label: hidden(path) - base for label, path in runs.items()}
-        basis, explained = shared_basis(list(drifts.values()))
+        kind = (context.cache.get("probe_options") or {}).get("drift_basis", "pca")
+        if kind not in BASES:
+            from harness.errors import unknown
+
+            raise unknown("drift_basis", kind, BASES)
+        if kind == "pca":
+            basis, explained, center = pca_basis(list(drifts.values()))
+            what = "of drift variance"
+        else:
+            (basis, explained), center = shared_basis(list(drifts.values())), 0.0
+            what = "of squared drift"
         stats = {label: {**dispersion(d, base),
                          "per_language": {lang: float(np.linalg.norm(d[[i for i, l in enumerate(langs) if l == lang]], axis=1).mean())
                                           for lang in dict.fromkeys(langs)}}
                  for label, d in drifts.items()}
         path = plots.drift_scatter(
             context.plot_path("drift.png"), f"Drift from {_short(context.base_model)} ({len(problems)} problems)",
-            {label: d @ basis.T for label, d in drifts.items()}, langs,
-            (f"PC1 ({explained[0]:.0%} of drift)", f"PC2 ({explained[1]:.0%} of drift)"),
+            {label: (d - center) @ basis.T for label, d in drifts.items()}, langs,
+            (f"PC1 ({explained[0]:.0%} {what})", f"PC2 ({explained[1]:.0%} {what})"),
         )
         table = [{"run": label, **{k: row[k] for k in ("mean_norm", "relative_norm", "spread", "total_variance",
                                                          "coherence")}} for label, row in stats.items()]
@@ -62,9 +77,32 @@ class DriftProbe:
             "definition": "d = h_trained - h_base per problem (final layer, mean-pooled over prompt tokens); "
                           "spread = mean ||d - centroid||; coherence = ||centroid|| / mean ||d||",
             "base_model": context.base_model, "models": runs, "problems": len(problems),
+            "basis": "centred PCA (scikit-learn)" if kind == "pca" else "uncentred SVD",
             "explained_by_2d": [float(e) for e in explained], "per_run": stats, "table": table,
             "plots": [context.relative(path)],
         }
+
+
+BASES = ("pca", "uncentred")
+
+
+def pca_basis(drifts: list[np.ndarray], dims: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dims x hidden) principal axes of the stacked drift vectors, centred on their mean
+    (scikit-learn PCA), each axis's share of the variance, and the mean (the projection's origin).
+    Drift without variance gives the first coordinate axes and zero shares."""
+    from sklearn.decomposition import PCA
+
+    stacked = np.concatenate(drifts)
+    samples, hidden_size = stacked.shape
+    center = stacked.mean(axis=0)
+    basis, shares = np.eye(dims, hidden_size), np.zeros(dims)
+    found = min(dims, samples, hidden_size)
+    if float(((stacked - center) ** 2).sum()) == 0.0 or found < 1:
+        return basis, shares, center
+    pca = PCA(n_components=found, svd_solver="full").fit(stacked)
+    basis[:found] = pca.components_
+    shares[:found] = pca.explained_variance_ratio_
+    return basis, shares, pca.mean_
 
 
 def shared_basis(drifts: list[np.ndarray], dims: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -102,3 +140,11 @@ def dispersion(drift: np.ndarray, base: np.ndarray) -> dict[str, float]:
 
 def _short(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+
+
+@hookimpl
+def register_probes(register):
+    register(DriftProbe())

@@ -75,7 +75,7 @@ def accuracy(model: str, records: list[dict], *, samples: int = 1, seed: int = 0
     from harness.trainers.sampling import accuracy as sampled
 
     settings = SamplingSettings(num_samples=samples, temperature=0.0 if samples == 1 else 1.0, max_new_tokens=48,
-                                batch_size=50, seed=seed, backend="transformers")
+                                batch_size=50, seed=seed, backend="hf")
     return sampled(model, records, settings, mode)["all"]
 
 

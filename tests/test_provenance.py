@@ -1,0 +1,184 @@
+"""Every default names its source; runs record the source of every setting; the docs table is
+generated from the code; the ablations deviate from the study only when asked to."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from harness.config import SOURCES, build_config, config_sources, fields, provenance
+from harness.errors import UserError
+from harness.plugin_manager import get_catalog
+from harness.plugins.mixed import MixedOptions, mixture_records
+from harness.plugins.probes.build import ProbeOptions
+from harness.plugins.rft import RFT, RFTOptions
+from harness.registry import load_registry
+from harness.trainers.grpo import GRPOOptions
+from harness.trainers.sft import SFTOptions, liger_arguments, sft_arguments
+from harness.training import INFORMATIONAL_KEYS, TrainRequest, apply_recipe, run_config
+from tests.helpers import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config_classes():
+    catalog = get_catalog()  # the built-in paradigms (an installed third-party plugin owes no sources)
+    built_in = [p.config_class for name, p in catalog.paradigms.items()
+                if catalog.owner[("paradigms", name)] == "harness.plugins"]
+    return [*dict.fromkeys(built_in), ProbeOptions]
+
+
+@pytest.mark.parametrize("config_class", _config_classes(), ids=lambda c: c.__name__)
+def test_every_default_names_its_source(config_class):
+    for f in fields(config_class):
+        source = f.metadata.get("source", "")
+        assert source.startswith(SOURCES), f"{config_class.__name__}.{f.name} has no source"
+        if source.startswith("harness choice"):
+            assert source.partition(":")[2].strip(), f"{config_class.__name__}.{f.name}: a choice needs a reason"
+
+
+def test_sources_follow_the_layer_that_set_each_value():
+    config = build_config(GRPOOptions, {"learning_rate": 1e-6, "loss_type": "grpo"},
+                          {"prompts_per_rollout": 16}, args=["--top-p", "0.9"],
+                          where=["registry.yaml:90", "train_defaults of model 'tiny'"])
+    sources = config_sources(config)
+    assert sources["learning_rate"] == "paper"  # a recipe restating the paper keeps the source
+    assert sources["loss_type"] == "registry recipe (registry.yaml:90)"
+    assert sources["prompts_per_rollout"] == "model alias tiny"
+    assert sources["top_p"] == "user (--top-p)"
+    assert sources["weight_decay"] == sources["updates_per_rollout"] == "verl default"
+
+
+def test_run_config_records_sources_and_replays(tmp_path):
+    config = build_config(SFTOptions, {"max_length": 512}, where=["train_defaults of model 'tiny'"])
+    recorded = run_config(TrainRequest(plugin="sft"), "sft", "/models/tiny", config)
+    assert recorded["paradigm_config_sources"]["max_length"] == "model alias tiny"
+    assert recorded["paradigm_config_sources"]["batch_size"] == "paper"
+    assert "paradigm_config_sources" in INFORMATIONAL_KEYS
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(recorded), encoding="utf-8")
+    settings = apply_recipe(TrainRequest(), recorded, path)
+    replayed = config_sources(build_config(SFTOptions, settings, where=[str(path)]))
+    assert replayed == recorded["paradigm_config_sources"]  # a replay keeps the recorded sources
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("max_length: 1024\n", encoding="utf-8")
+    assert config_sources(build_config(SFTOptions, {"max_length": 1024}, where=[str(recipe)]))["max_length"] \
+        == f"user (--config {recipe})"
+
+
+def test_docs_table_is_generated_from_the_code():
+    spec = importlib.util.spec_from_file_location("gen_training_docs", ROOT / "scripts" / "gen_training_docs.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    text = gen.DOC.read_text(encoding="utf-8")
+    assert gen.updated(text) == text, "docs/training.md is stale: run python scripts/gen_training_docs.py"
+    assert "| `--top-p` | `1.0` | verl default |" in text
+    # GSM8K: 44 updates in 3 epochs with one update per rollout, 88 with verl's two.
+    assert gen.updates_per_run(7473, 3, 512) == 44 and gen.updates_per_run(7473, 3, 256) == 88
+
+
+def test_recipe_help_shows_recipe_defaults_with_sources(capsys):
+    code, out, _ = run_cli(capsys, "train", "-p", "cold_start_100", "-h")
+    assert code == 0 and "source" in out
+    row = next(line for line in out.splitlines() if "--sft-steps" in line)
+    assert "100" in row and "registry recipe" in row or "recipe cold_start_100" in row
+
+
+def test_registry_recipes_have_sources():
+    catalog = get_catalog()
+    registry = load_registry(plugins=catalog.paradigms)
+    plugin, defaults, _ = registry.paradigm_defaults("grpo_named")
+    rows = {r[0]: r for r in provenance(catalog.paradigms[plugin].config_class, defaults, "grpo_named")}
+    assert rows["--loss-type"][2:4] == ("'grpo'", "recipe grpo_named")
+    assert rows["--beta"][3] == "paper"
+
+
+# --- no silent deviations ------------------------------------------------------------------------
+
+
+def test_rft_without_a_sampler_model_is_refused(tmp_path):
+    context = SimpleNamespace(output_dir=tmp_path, resume=False)
+    with pytest.raises(UserError, match="--sampler-model self"):
+        RFT().train(context, RFTOptions())
+
+
+def _parallel(n: int, langs=("en", "zh", "de")) -> list[dict]:
+    return [{"id": f"p{i}", "lang": lang, "question": f"q{i}", "answer": "1"} for lang in langs for i in range(n)]
+
+
+def test_mixed_keeps_a_single_language_budget_unless_asked():
+    records = _parallel(30)
+    single, kind = mixture_records(records, MixedOptions(), ["en", "zh", "de"], seed=0)
+    assert kind == "single" and len(single) == 30 and len({r["id"] for r in single}) == 30
+    assert {lang: sum(r["lang"] == lang for r in single) for lang in ("en", "zh", "de")} == {"en": 10, "zh": 10, "de": 10}
+    assert mixture_records(records, MixedOptions(), ["en", "zh", "de"], seed=0)[0] == single  # seeded
+    full, kind = mixture_records(records, MixedOptions(mixture="full"), ["en", "zh", "de"], seed=0)
+    assert kind == "full" and len(full) == 90
+    with pytest.raises(UserError, match="did you mean 'full'"):
+        mixture_records(records, MixedOptions(mixture="ful"), ["en", "zh", "de"], seed=0)
+
+
+# --- GPU settings, constructed on a CPU ----------------------------------------------------------
+
+
+def test_liger_and_packing_settings_construct(tmp_path):
+    assert liger_arguments("auto") == {"use_liger_kernel": False}  # never on a CPU
+    assert liger_arguments("true") == {"use_liger_kernel": False}
+    with pytest.raises(UserError, match="use_liger_kernel"):
+        liger_arguments("maybe")
+    args = sft_arguments(dataclasses.replace(SFTOptions(), packing=True), tmp_path, processes=1)
+    assert args.packing and args.max_length == 2048 and args.max_grad_norm == 1.0
+    assert args.warmup_steps == 0 and args.weight_decay == 0.0 and not args.use_liger_kernel
+
+
+# --- drift: centred PCA by default ---------------------------------------------------------------
+
+
+def test_drift_basis_is_a_centred_pca_unless_asked():
+    import numpy as np
+
+    from harness.plugins.probes.drift import pca_basis, shared_basis
+
+    rng = np.random.default_rng(0)
+    # Drift along a common direction (the mean) with its scatter along another axis.
+    drift = np.tile([10.0, 0, 0, 0], (40, 1)) + np.outer(rng.normal(size=40), [0, 1.0, 0, 0]) \
+        + 0.01 * rng.normal(size=(40, 4))
+    basis, shares, center = pca_basis([drift[:20], drift[20:]])
+    assert abs(basis[0, 1]) > 0.99 and shares[0] > 0.99  # centred: the scatter axis
+    assert np.allclose(center, drift.mean(axis=0))
+    raw, raw_shares = shared_basis([drift])
+    assert abs(raw[0, 0]) > 0.99  # uncentred: the mean drift's direction
+    basis, shares, _ = pca_basis([np.zeros((3, 4))])
+    assert shares.tolist() == [0.0, 0.0] and basis.shape == (2, 4)
+
+
+# --- evaluation on several GPUs, constructed on a CPU --------------------------------------------
+
+
+def test_eval_backend_arguments_pass_parallel_sizes_and_model_args():
+    from harness.evaluation import EvalRequest, lm_arguments
+
+    request = EvalRequest(backend="vllm", tensor_parallel_size=2, data_parallel_size=4, max_model_len=2048,
+                          model_args="dtype=float16,revision=abc,gpu_memory_utilization=0.9,max_model_len=4096")
+    kwargs = lm_arguments("vllm", "/m", request, cuda=True)
+    assert (kwargs["tensor_parallel_size"], kwargs["data_parallel_size"]) == (2, 4)
+    assert (kwargs["dtype"], kwargs["revision"], kwargs["gpu_memory_utilization"], kwargs["max_model_len"]) == \
+        ("float16", "abc", 0.9, 4096)
+    assert kwargs["trust_remote_code"] is False and "enforce_eager" not in kwargs
+    hf = lm_arguments("hf", "/m", EvalRequest(model_args="revision=main"), cuda=False)
+    assert (hf["dtype"], hf["device"], hf["revision"]) == ("float32", "cpu", "main")
+    with pytest.raises(UserError, match="need --backend vllm"):
+        lm_arguments("hf", "/m", EvalRequest(tensor_parallel_size=2), cuda=True)
+    with pytest.raises(UserError, match="remote code never runs"):
+        lm_arguments("vllm", "/m", EvalRequest(model_args="trust_remote_code=True"), cuda=True)
+
+
+def test_eval_parallel_flags_reach_the_backend(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "eval", "--model", "tiny", "--tasks", "toy_xling", "--limit", "1",
+                           "--tensor-parallel-size", "2", "--run-dir", str(tmp_path / "run"))
+    assert code == 2 and "need --backend vllm" in err
