@@ -6,6 +6,7 @@ User errors end in one sentence and exit code 2; ``--debug`` shows the traceback
 from __future__ import annotations
 
 import errno
+import os
 import sys
 import traceback
 import warnings
@@ -176,11 +177,13 @@ def tiny() -> None:
 
 
 def _print_plugin_help(paradigm, defaults: dict, recipe: str) -> None:
-    from harness.config import describe
+    from harness.config import provenance
 
+    # The recipe's effective defaults and where each comes from (a model alias's train_defaults,
+    # such as tiny's CPU sizes, replace some of them at run time; the run's config.yaml says which).
     title = f"Options of {recipe!r} (paradigm {paradigm.name!r}: {paradigm.description})"
-    table = _table(title, "flag", "type", "default", "help")
-    for row in describe(paradigm.config_class, defaults):
+    table = _table(title, "flag", "type", "default", "source", "help")
+    for row in provenance(paradigm.config_class, defaults, recipe):
         table.add_row(*row)
     console.print(table)
 
@@ -269,6 +272,9 @@ def eval_(
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="An eval run's config.yaml (or a YAML of these settings) to replay.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the evaluation in --run-dir, keeping its finished repeats.")] = False,
     overwrite: Annotated[bool, typer.Option(help=OVERWRITE_HELP)] = False,
+    tensor_parallel_size: Annotated[int, typer.Option("--tensor-parallel-size", help="vLLM: GPUs one model is split over.")] = 1,
+    data_parallel_size: Annotated[int, typer.Option("--data-parallel-size", help="vLLM: model replicas, one per GPU group.")] = 1,
+    model_args: Annotated[Optional[str], typer.Option("--model-args", help="Backend arguments, lm-eval style: dtype=bfloat16,revision=main,gpu_memory_utilization=0.9,max_model_len=4096.")] = None,
 ) -> None:
     """Evaluate a model on task families with lm-eval (see `harness ls tasks`)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -284,6 +290,7 @@ def eval_(
         temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size, max_model_len=max_model_len,
         consistency=consistency, gen_kwargs=gen_kwargs, base=base, run_dir=run_dir,
         probes=probes, probe_options=_key_values(probe_options, "--probe-options"), mode=_reuse_mode(resume, overwrite),
+        tensor_parallel_size=tensor_parallel_size, data_parallel_size=data_parallel_size, model_args=model_args,
     )
     if config is not None:  # a replay: the file's settings, then the flags the user typed
         typed = _given(ctx, *[n for n in values if n not in ("mode", "run_dir")])
@@ -388,7 +395,7 @@ def probe(
     max_new_tokens: Annotated[int, typer.Option(help="Longest sampled response, in tokens.")] = 256,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
     top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")] = 0.95,
-    backend: Annotated[str, typer.Option(help="Sampler: transformers, or vllm when installed.")] = "transformers",
+    backend: Annotated[str, typer.Option(help="Sampler: hf (transformers), or vllm when installed.")] = "hf",
     batch_size: Annotated[int, typer.Option(help="Prompts per forward pass.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of sampling and problem selection.")] = 0,
     data: Annotated[str, typer.Option(help="Problems: 'toy' or an MGSM mirror folder (mgsm_<lang>.tsv).")] = "toy",
@@ -427,17 +434,29 @@ def probe(
 # --- commands that live in their own modules ----------------------------------------------------
 # Each module defines ``register(app)`` and keeps its top-level imports light (no torch).
 
-_COMMAND_MODULES: list[str] = ["harness.report.commands", "harness.corpus.commands"]
+def _register_plugin_commands() -> None:
+    """Add the commands plugins contribute through ``register_commands`` (the built-in report,
+    corpus and experiment commands among them); a core command keeps its name."""
+    from harness.plugin_manager import PluginLoadError, PluginLoadWarning, collect, get_plugin_manager
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PluginLoadWarning)  # printed once, by _catalog()
+            catalog = collect(get_plugin_manager(), kinds=("commands",))
+    except PluginLoadError:
+        return  # strict mode: the command that runs loads the plugins again and exits 2
+    core = {info.name or info.callback.__name__.lower().replace("_", "-") for info in app.registered_commands}
+    for name, command in catalog.commands.items():
+        if name in core:
+            err_console.print(f"[yellow]warning:[/] plugin {catalog.owner[('commands', name)]!r} "
+                              f"registers command {name!r}, which is a core command; ignored", highlight=False)
+        elif hasattr(command, "registered_commands"):  # a typer.Typer group
+            app.add_typer(command, name=name)
+        else:
+            app.command(name)(command)
 
 
-def _register_command_modules() -> None:
-    import importlib
-
-    for module in _COMMAND_MODULES:
-        importlib.import_module(module).register(app)
-
-
-_register_command_modules()
+_register_plugin_commands()
 
 
 # --- entry point -------------------------------------------------------------------------------
@@ -460,14 +479,30 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print(f"[yellow]stopped[/] by {exc.signal}: the run directory records it as interrupted; "
                           f"continue with --resume", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except OSError as exc:
-        if exc.errno not in MACHINE_SAYS_NO:
+    except Exception as exc:  # noqa: BLE001 - only the machine's refusals are turned into a sentence
+        sentence = machine_says_no(exc)
+        if sentence is None:
             raise
         if debug:
             traceback.print_exc()
-        where = f" writing {exc.filename}" if exc.filename else ""
-        err_console.print(f"[red]error:[/] {exc.strerror}{where}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/] {sentence} (the run directory records the failure)",
+                          highlight=False, soft_wrap=True)
         sys.exit(2)
+
+
+def machine_says_no(exc: BaseException) -> str | None:
+    """One sentence for a full disk or a forbidden/read-only folder, wherever in the exception
+    chain it is (libraries wrap it: safetensors reports "No space left on device (os error 28)")."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in MACHINE_SAYS_NO:
+            return f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
+        for number in MACHINE_SAYS_NO:
+            if f"(os error {number})" in str(exc):
+                return f"{os.strerror(number)} ({type(exc).__name__} while writing)"
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 if __name__ == "__main__":

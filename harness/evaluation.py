@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -59,6 +60,12 @@ class EvalRequest:
     """Settings of those probes (``k``, ``max_new_tokens``, ``num_problems``, ...)."""
     mode: str = "new"
     """How to treat an existing --run-dir: new (refuse), resume (keep finished repeats) or overwrite."""
+    tensor_parallel_size: int = 1
+    """vLLM: GPUs one model is split over."""
+    data_parallel_size: int = 1
+    """vLLM: model replicas (data-parallel engines)."""
+    model_args: str | None = None
+    """lm-eval-style ``key=value,...`` passed to the backend over the harness's own arguments."""
 
 
 # --- tasks ---------------------------------------------------------------------------------------
@@ -70,6 +77,9 @@ def resolve_task_names(names: Sequence[str], families: Sequence[str]) -> list[st
 
     root, resolved = tasks_dir(), []
     for name in names:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) or ".." in name:
+            # Names, not paths: a user's own task folder comes in through lm-eval's --include_path.
+            raise UserError(f"--tasks takes task names (see `harness ls tasks`), got {name!r}")
         if name in families or any((root / f / f"{name}.yaml").is_file() for f in families):
             resolved.append(name)
         else:
@@ -99,9 +109,9 @@ def data_hashes(manager, names: Sequence[str]) -> dict[str, str]:
 
 
 def _has_cuda() -> bool:
-    import torch
+    from harness.inference import has_cuda  # the one device check
 
-    return torch.cuda.is_available()
+    return has_cuda()
 
 
 def lm_eval_vllm_class():
@@ -135,15 +145,42 @@ def lm_eval_vllm_class():
     return VLLM
 
 
+def lm_arguments(backend: str, model_path: str, request: EvalRequest, cuda: bool) -> dict[str, Any]:
+    """The keyword arguments of lm-eval's HFLM or VLLM: the harness's (float32 on CPU, bfloat16
+    on a GPU, never remote code), the parallel sizes, then ``--model-args`` (lm-eval's
+    ``key=value,...``: dtype, revision, gpu_memory_utilization, max_model_len, ...) over them."""
+    from lm_eval.utils import simple_parse_args_string
+
+    extra = simple_parse_args_string(request.model_args or "")
+    for key in ("pretrained", "trust_remote_code"):
+        if key in extra:
+            raise UserError(f"--model-args cannot set {key} (the model is --model; remote code never runs)")
+    tp, dp = int(request.tensor_parallel_size), int(request.data_parallel_size)
+    if tp < 1 or dp < 1:
+        raise UserError("--tensor-parallel-size and --data-parallel-size must be at least 1")
+    common = {"pretrained": model_path, "dtype": "bfloat16" if cuda else "float32", "trust_remote_code": False}
+    if backend == "hf":
+        if tp > 1 or dp > 1:
+            raise UserError("--tensor-parallel-size and --data-parallel-size need --backend vllm "
+                            "(hf: --model-args parallelize=True, or launch with accelerate)")
+        batch = request.batch_size if request.batch_size == "auto" else int(request.batch_size)
+        kwargs = {**common, "device": "cuda" if cuda else "cpu", "batch_size": batch,
+                  "max_length": request.max_model_len}
+    else:
+        kwargs = {**common, "max_model_len": request.max_model_len, "seed": request.seed, "batch_size": "auto",
+                  "tensor_parallel_size": tp, "data_parallel_size": dp}
+        if not cuda:
+            kwargs["enforce_eager"] = True
+    return {**kwargs, **extra}
+
+
 def build_lm(backend: str, model_path: str, request: EvalRequest):
-    """An lm-eval LM for the model: float32 on CPU, bfloat16 on a GPU; never remote code."""
+    """An lm-eval LM for the model (:func:`lm_arguments`)."""
     cuda = _has_cuda()
     if backend == "hf":
         from lm_eval.models.huggingface import HFLM
 
-        batch = request.batch_size if request.batch_size == "auto" else int(request.batch_size)
-        return HFLM(pretrained=model_path, dtype="bfloat16" if cuda else "float32", device="cuda" if cuda else "cpu",
-                    batch_size=batch, trust_remote_code=False, max_length=request.max_model_len)
+        return HFLM(**lm_arguments(backend, model_path, request, cuda))
     if backend == "vllm":
         try:
             import vllm  # noqa: F401
@@ -152,9 +189,7 @@ def build_lm(backend: str, model_path: str, request: EvalRequest):
         VLLM = lm_eval_vllm_class()
         if not cuda:
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
-        kwargs: dict[str, Any] = {"enforce_eager": True} if not cuda else {}
-        return VLLM(pretrained=model_path, dtype="bfloat16" if cuda else "float32", trust_remote_code=False,
-                    max_model_len=request.max_model_len, seed=request.seed, batch_size="auto", **kwargs)
+        return VLLM(**lm_arguments(backend, model_path, request, cuda))
     raise unknown("backend", backend, BACKENDS)
 
 
@@ -190,9 +225,10 @@ _NOISE = _DropNoise()
 
 
 def _quiet_lm_eval() -> None:
-    from harness.quiet import quiet_git_hash
+    from harness.quiet import quiet_git_hash, without_task_bars
 
     quiet_git_hash()
+    without_task_bars()
     for name in ("lm_eval", "lm_eval.api.task", "lm_eval.evaluator"):
         logger = logging.getLogger(name)
         if _NOISE not in logger.filters:
@@ -269,11 +305,11 @@ def request_from_config(path: Path, overrides: dict[str, Any]) -> EvalRequest:
     """An EvalRequest from a run's config.yaml (or any mapping of its fields), then ``overrides``."""
     import yaml
 
+    from harness.files import read_text
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise UserError(f"config file {path} does not exist") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        data = yaml.safe_load(read_text(path, "config file")) or {}
+    except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: an eval config must be a mapping of settings")
@@ -365,10 +401,11 @@ def _evaluate(run: RunDir, manager, names: Sequence[str], model_path: str, reque
 def add_gen(summary: dict, base_results: dict, base: str) -> None:
     """Gen against the base's results, into ``summary``; a mismatch is recorded, not raised, so
     the evaluation itself is never lost to it."""
-    from harness.gen import compute_gen
+    from harness.gen import check_comparable, compute_gen
 
     summary["gen_base"] = base
     try:
+        check_comparable({"base": base_results, "this evaluation": summary})
         summary["gen"] = {f: s.to_dict() for f, s in compute_gen(summary, base_results).items()}
     except UserError as exc:
         summary["gen_error"] = str(exc)

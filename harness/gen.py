@@ -196,7 +196,8 @@ def mismatches(named_results: Mapping[str, Mapping], families: list[str] | None 
                     if _family_tasks(r, family)}
         for setting in MATCHED_SETTINGS:
             values = {name: s[setting] for name, s in settings.items()}
-            if len(set(values.values())) > 1:
+            known = {v for v in values.values() if v != "?"}  # a bare results file says nothing: no conflict
+            if len(known) > 1:
                 found.append((family, setting, values))
     return found
 

@@ -36,10 +36,12 @@ def resolve_model(spec: str, registry: Registry) -> str:
         model = RunDir(path).resolve(recorded)
         if not model.exists():
             raise UserError(f"run {path} recorded model {model}, which no longer exists")
+        check_model_dir(model)
         return str(model)
     if path.is_dir():
         if not (path / "config.json").exists():
             raise UserError(f"{path} is neither a model directory (no config.json) nor a training run")
+        check_model_dir(path)
         return str(path)
     if target.startswith((".", "/", "~")) or target.count("/") > 1:  # a path: hub ids are org/name
         raise UserError(f"model path {target} does not exist")
@@ -61,3 +63,43 @@ def trained_with_consistency_prompt(spec: str) -> bool:
         return False
     settings = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
     return bool((settings.get("paradigm_config") or {}).get("consistency_prompt"))
+
+
+WEIGHT_FILES = ("*.safetensors", "*.bin", "*.pt", "*.gguf")
+
+
+def check_model_dir(path: Path) -> None:
+    """What a model folder can get wrong, found before a library loads it: an unreadable
+    config.json, no weights, a truncated safetensors file (one sentence naming the file)."""
+    from harness.files import read_text
+
+    config = path / "config.json"
+    try:
+        data = json.loads(read_text(config, "model config"))
+    except ValueError as exc:
+        raise UserError(f"{config} is not valid JSON ({exc}); the model folder is damaged") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{config} is not a model config (a JSON object)")
+    weights = [w for pattern in WEIGHT_FILES for w in sorted(path.glob(pattern))]
+    if not weights:
+        raise UserError(f"model folder {path} has no weights (no *.safetensors or *.bin file)")
+    for file in weights:
+        if file.suffix == ".safetensors":
+            _check_safetensors(file)
+
+
+def _check_safetensors(file: Path) -> None:
+    """The header of a safetensors file says how long the file must be: a shorter one was cut
+    off (a copy or download that did not finish)."""
+    size = file.stat().st_size
+    try:
+        with open(file, "rb") as handle:
+            header_len = int.from_bytes(handle.read(8), "little")
+            if header_len <= 0 or 8 + header_len > size:
+                raise ValueError("header longer than the file")
+            header = json.loads(handle.read(header_len))
+        end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+    except (ValueError, KeyError, TypeError, IndexError):
+        raise UserError(f"{file} is not a readable safetensors file (damaged or truncated)") from None
+    if 8 + header_len + end > size:
+        raise UserError(f"{file} is truncated: {size:,} bytes of {8 + header_len + end:,}; copy or save the model again")

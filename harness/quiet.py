@@ -18,7 +18,6 @@ QUIET_ENVIRONMENT = {
     "DATASETS_VERBOSITY": "error",
     "VLLM_LOGGING_LEVEL": "ERROR",              # "Triton is installed, but ..." and engine info lines
     "VLLM_CONFIGURE_LOGGING": "1",
-    "TQDM_DISABLE": "1",                        # lm-eval's per-task "building requests" bars
 }
 
 
@@ -58,6 +57,18 @@ def quiet_git_hash() -> None:
         return out.stdout.strip() or None if out.returncode == 0 else None
 
     lm_eval.evaluator.get_git_commit_hash = git_hash
+
+
+def without_task_bars() -> None:
+    """lm-eval draws a tqdm bar per task while building its requests. Not through tqdm's global
+    switch (TQDM_DISABLE): vLLM's offline generate divides by a disabled bar's elapsed time."""
+    import functools
+
+    import lm_eval.api.task as task_module
+    from tqdm import tqdm
+
+    if not verbose() and not isinstance(task_module.tqdm, functools.partial):
+        task_module.tqdm = functools.partial(tqdm, disable=True)
 
 
 def without_request_bars(lm):

@@ -108,6 +108,10 @@ def _repair_torn_tail(path: Path) -> None:
         return
 
 
+def _canonical(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+
+
 def read_jsonl(path: Path) -> Iterator[dict]:
     """Records of a JSONL file; a torn last line (a killed writer) is skipped."""
     if not path.exists():
@@ -177,7 +181,10 @@ class RunDir:
                 suffix += 1
                 path = root / f"{stamp}-{command}-{_slug(name)}-{suffix}"
         run = cls(path)
-        (run.path / "logs").mkdir(parents=True, exist_ok=True)
+        try:
+            (run.path / "logs").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create the run directory {run.path}: {exc.strerror}") from None
         return run
 
     def __truediv__(self, name: str) -> Path:
@@ -225,8 +232,25 @@ class RunDir:
         atomic_write_text(self.path / "config.yaml", text)
         return self.path / "config.yaml"
 
-    def append_metrics(self, record: dict, name: str = "metrics.jsonl") -> None:
-        append_jsonl(self.path / name, record)
+    def append_metrics(self, record: dict, name: str = METRICS) -> None:
+        """Append one record. A ``resume`` event (``resume_step``: the checkpoint's step) is not
+        written: it rewinds the log of its stage to that step, because those steps run again,
+        and events logged again by the resumed run are not repeated. So a resumed run's log
+        equals the log of a run that was never interrupted."""
+        path = self.path / name
+        if record.get("event") == "resume" and "resume_step" in record:
+            self._rewind(path, record.get("stage"), int(record["resume_step"] or 0))
+            return
+        if "event" in record and _canonical(record) in getattr(self, "_logged_events", ()):
+            return
+        append_jsonl(path, record)
+
+    def _rewind(self, path: Path, stage: str | None, step: int) -> None:
+        _repair_torn_tail(path)
+        kept = [r for r in read_jsonl(path)
+                if r.get("stage") != stage or "step" not in r or (r["step"] or 0) <= step]
+        atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in kept))
+        self._logged_events = {_canonical(r) for r in kept if "event" in r}
 
     def write_manifest(self, *, command: str, seed: int | None = None,
                        data_hashes: dict[str, str] | None = None, **extra: Any) -> Path:
@@ -359,6 +383,9 @@ def run_lifecycle(command: str, name: str, *, path: Path | None = None, mode: st
             manifest.update(status="running", argv=sys.argv)
             manifest.pop("error", None)
             run.write_json(MANIFEST, manifest)
+            # Events the resumed command logs again (the data it loaded, say) are not repeated.
+            _repair_torn_tail(run.path / METRICS)
+            run._logged_events = {_canonical(r) for r in read_jsonl(run.path / METRICS) if "event" in r}
         else:
             run.write_manifest(command=command, seed=seed, data_hashes=data_hashes, **manifest_extra)
         handler = run.attach_log()

@@ -74,17 +74,18 @@ def parse_languages(values: list[str], registry: Registry) -> list[str]:
 # Keys of a run's config.yaml that set the request (the rest of a run config is informational).
 REQUEST_KEYS = {"plugin": "plugin", "lang": "languages", "model": "model", "data": "data",
                 "data_dir": "data_dir", "num_problems": "num_problems", "seed": "seed"}
-INFORMATIONAL_KEYS = {"command", "resolved_model", "paradigm_plugin", "harness_version"}
+INFORMATIONAL_KEYS = {"command", "resolved_model", "paradigm_plugin", "harness_version", "paradigm_config_sources"}
 
 
 def read_recipe(path: Path | None) -> dict:
     if path is None:
         return {}
-    if not path.is_file():
-        raise UserError(f"recipe file {path} does not exist")
+    from harness.files import read_text
+
+    text = read_text(path, "recipe file")
     try:
-        recipe = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        recipe = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(recipe, dict):
         raise UserError(f"{path}: a recipe must be a mapping of settings")
@@ -144,10 +145,14 @@ def model_defaults(registry: Registry, spec: str, config_class: type) -> dict:
 
 def run_config(req: TrainRequest, plugin: str, model: str, config: Any) -> dict:
     """The run's config.yaml: a valid ``--config`` that replays this run."""
+    from harness.config import config_sources
+
     return {
         "plugin": req.plugin, "lang": req.languages, "model": req.model, "data": req.data,
         "data_dir": req.data_dir, "num_problems": req.num_problems, "seed": req.seed,
         "paradigm_config": as_dict(config),
+        # Where each setting's value comes from (paper, verl default, model alias tiny, user, ...).
+        "paradigm_config_sources": config_sources(config),
         "command": "train", "paradigm_plugin": plugin, "resolved_model": model,
     }
 
@@ -188,6 +193,10 @@ def run_training(req: TrainRequest, *, catalog: Catalog, registry: Registry, con
         paradigm.config_class, defaults, model_defaults(registry, req.model, paradigm.config_class), settings,
         args=req.plugin_args, where=[defaults_where, f"train_defaults of model {req.model!r}", str(req.recipe or "")],
     )
+    if getattr(config, "report_to", "none") != "none":
+        from harness.trainers.common import report_to
+
+        report_to(config.report_to)  # a misspelt tracker fails here, not after the run directory exists
     if req.num_problems is not None and req.num_problems < 1:
         raise UserError(f"--num-problems must be at least 1, got {req.num_problems}")
     if req.data_dir:
@@ -207,6 +216,8 @@ def run_training(req: TrainRequest, *, catalog: Catalog, registry: Registry, con
         config=run_config(req, plugin, model, config), seed=req.seed,
         data_hashes={"train": hash_records(train), "heldout": hash_records(heldout)},
         language_counts={"train": language_counts(train), "heldout": language_counts(heldout) if heldout else {}},
+        # Readings of the study that change what a run is, kept where a reader of runs looks first.
+        **{k: getattr(config, k) for k in ("mixture", "sampler_model") if hasattr(config, k)},
     ) as run:
         context = TrainContext(
             model=model, languages=languages, datasets={"train": train, "eval": heldout},

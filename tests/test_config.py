@@ -65,3 +65,34 @@ def test_list_defaults_are_not_shared_between_instances():
     a, b = Cfg(), Cfg()
     a.languages.append("zh")
     assert b.languages == ["en"]
+
+
+def test_flags_take_both_spellings_and_negated_booleans():
+    from harness.config import build_config
+    from harness.trainers.sft import SFTOptions
+
+    config = build_config(SFTOptions, args=["--learning_rate", "1e-3", "--max-steps", "5", "--consistency-prompt"])
+    assert config.learning_rate == 1e-3 and config.max_steps == 5 and config.consistency_prompt is True
+    config = build_config(SFTOptions, {"consistency_prompt": True}, args=["--no-consistency-prompt"])
+    assert config.consistency_prompt is False
+    config = build_config(SFTOptions, args=["--no_consistency_prompt"])
+    assert config.consistency_prompt is False
+
+
+def test_report_to_takes_trl_names_and_refuses_others():
+    from harness.errors import UserError
+    from harness.trainers.common import report_to
+
+    assert report_to("none") == "none"
+    assert report_to("tensorboard,wandb") == ["tensorboard", "wandb"]
+    with pytest.raises(UserError, match="unknown --report-to tracker 'tensorbord'; did you mean 'tensorboard'"):
+        report_to("tensorbord")
+
+
+def test_recipe_help_shows_the_recipes_defaults(capsys):
+    from tests.helpers import run_cli
+
+    code, out, _ = run_cli(capsys, "train", "-p", "grpo", "-h")
+    assert code == 0
+    line = next(line for line in out.splitlines() if "--prompts-per-rollout" in line)
+    assert "512" in line

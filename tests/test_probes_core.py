@@ -52,7 +52,7 @@ def test_builtin_probes_are_registered_by_the_probes_plugin():
     catalog = collect(make_plugin_manager(entry_points=False))
     assert BUILTIN <= set(catalog.probes)
     for name in BUILTIN:
-        assert catalog.owner[("probes", name)] == "harness.plugins.probes"
+        assert catalog.owner[("probes", name)] == f"harness.plugins.probes.{name}"  # one default plugin each
         assert isinstance(catalog.probes[name], Probe)
         assert catalog.probes[name].description
 
@@ -102,7 +102,7 @@ def test_post_eval_reads_probe_options_only_from_probe_options(tmp_path):
 
     eval_settings = {"backend": "hf", "temperature": 0.6, "batch_size": "auto", "probe_options": {"k": "3"}}
     options = options_from(eval_settings)
-    assert (options.backend, options.temperature, options.batch_size, options.k) == ("transformers", 1.0, 8, 3)
+    assert (options.backend, options.temperature, options.batch_size, options.k) == ("hf", 1.0, 8, 3)
     with pytest.raises(UserError, match="unknown probe option 'kk'; did you mean 'k'"):
         options_from({"probe_options": {"kk": 3}})
 

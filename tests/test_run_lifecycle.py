@@ -147,3 +147,63 @@ def test_listing_commands_import_no_torch():
                           env={**os.environ, "COLUMNS": "200"})
     assert "sft" in proc.stdout and "example_lm" in proc.stdout
     assert proc.stderr.strip().endswith("NO TORCH")
+
+
+NOISE = ("Custom kwargs", "fatal:", "Triton", "%|", "Writing model shards", "huggingface.co/None")
+
+
+@pytest.mark.slow
+def test_eval_is_quiet_guarded_and_replayable(scratch):
+    args = ["eval", "--model", "tiny", "--tasks", "toy_xling", "--limit", "1", "--max-gen-toks", "4"]
+    first = harness(scratch, *args, "--run-dir", "runs/e")
+    assert first.returncode == 0, first.stderr
+    for noise in NOISE:
+        assert noise not in first.stdout + first.stderr, noise
+    assert "results: runs/e/results.json" in first.stdout
+    refused = one_sentence_error(harness(scratch, *args, "--run-dir", "runs/e"))
+    assert "already holds a run (finished)" in refused
+    replay = harness(scratch, "eval", "--config", "runs/e/config.yaml", "--run-dir", "runs/f")
+    assert replay.returncode == 0, replay.stderr
+    original = yaml.safe_load((scratch / "runs/e/config.yaml").read_text())
+    replayed = yaml.safe_load((scratch / "runs/f/config.yaml").read_text())
+    assert {k: v for k, v in replayed.items() if k != "run_dir"} == {k: v for k, v in original.items() if k != "run_dir"}
+    assert json.loads((scratch / "runs/f/results.json").read_text())["harness"]["limit"] == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--limit", "0"], "--limit must be at least 1"),
+    (["--batch-size", "abc"], "--batch-size must be a positive integer or 'auto'"),
+    (["--max-gen-toks", "-5"], "--max-gen-toks must be at least 1"),
+    (["--gen-kwargs", "temperature"], "--gen-kwargs takes key=value pairs"),
+    (["--model", "tinyy"], "unknown model 'tinyy'"),
+])
+def test_bad_eval_flags_end_in_one_sentence_before_anything_loads(scratch, args, message):
+    proc = harness(scratch, "eval", "--tasks", "toy_xling", *args, "--run-dir", "runs/e", timeout=120)
+    assert message in one_sentence_error(proc)
+    assert not (scratch / "runs").exists()
+
+
+def test_a_reused_probe_run_dir_is_refused(scratch):
+    (scratch / "runs/p").mkdir(parents=True)
+    (scratch / "runs/p/manifest.json").write_text(json.dumps({"status": "finished"}))
+    proc = harness(scratch, "probe", "consistency", "--model", "tiny", "--run-dir", "runs/p", timeout=120)
+    assert "already holds a run (finished)" in one_sentence_error(proc)
+
+
+def test_tiny_train_defaults_reach_runs_trained_from_it(tmp_path):
+    from harness.registry import load_registry
+    from harness.trainers.grpo import GRPOOptions
+    from harness.training import base_alias, model_defaults
+
+    registry = load_registry()
+    run = tmp_path / "runs/sft"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump({"model": "tiny", "paradigm_config": {}}))
+    child = tmp_path / "runs/grpo"
+    child.mkdir()
+    (child / "config.yaml").write_text(yaml.safe_dump({"model": str(run), "paradigm_config": {}}))
+    assert base_alias(str(child), registry) == "tiny"
+    defaults = model_defaults(registry, str(child), GRPOOptions)
+    assert defaults["prompts_per_rollout"] == 16 and defaults["max_completion_length"] == 64
+    assert "max_length" not in defaults  # an SFT setting: GRPO has no such field
+    assert model_defaults(registry, "qwen2.5-3b", GRPOOptions) == {}

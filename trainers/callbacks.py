@@ -37,6 +37,11 @@ class MetricsLogger(TrainerCallback):
         record: dict[str, Any] = {"step": state.global_step, "epoch": _rounded(state.epoch)}
         for key, value in logs.items():
             record[key] = None if isinstance(value, float) and math.isnan(value) else value
+        if "train_loss" in record and "train_runtime" in record:
+            # transformers averages only the steps of the last session (wrong after a resume)
+            from harness.trainers.common import mean_logged_loss
+
+            record["train_loss"] = mean_logged_loss(state.log_history)
         self.log(record)
 
 

@@ -6,6 +6,7 @@ on a CPU, so :func:`device_arguments` decides them from the hardware, once, for 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -89,12 +90,22 @@ def last_checkpoint(output_dir: Path) -> str | None:
     return None
 
 
+def checkpoint_step(checkpoint: str | Path | None) -> int:
+    if not checkpoint:
+        return 0
+    state = json.loads((Path(checkpoint) / "trainer_state.json").read_text(encoding="utf-8"))
+    return int(state.get("global_step", 0))
+
+
 def resume_point(output_dir: Path, resume: bool, log_fn) -> str | None:
-    """The checkpoint to resume from (``None`` for a fresh start), recorded in the metrics log."""
+    """The checkpoint to resume from (``None`` for a fresh start).
+
+    The resume event tells the run's metrics log to forget what was logged after the checkpoint
+    (those steps run again), so that a resumed run's log equals an uninterrupted one's."""
     if not resume:
         return None
     checkpoint = last_checkpoint(output_dir)
-    log_fn({"event": "resume", "checkpoint": checkpoint})
+    log_fn({"event": "resume", "checkpoint": checkpoint, "resume_step": checkpoint_step(checkpoint)})
     if checkpoint:
         log.info("resuming from %s", checkpoint)
     else:
@@ -111,14 +122,62 @@ def save_final(trainer, output_dir: Path) -> Path:
     return out
 
 
+def train(trainer, checkpoint: str | None):
+    """``trainer.train``, except from a checkpoint of a run that had already reached its last
+    step (killed during or after its final save): transformers would train one step more (global
+    step 21 of 20), so the checkpoint's weights and state are taken as they are."""
+    if checkpoint:
+        state_file = Path(checkpoint) / "trainer_state.json"
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        if 0 < state.get("max_steps", 0) <= state.get("global_step", 0):
+            from transformers.trainer_callback import TrainerState
+            from transformers.trainer_utils import TrainOutput
+
+            trainer._load_from_checkpoint(checkpoint)  # the weights, as Trainer.train would load them
+            trainer.state = TrainerState.load_from_json(str(state_file))
+            log.info("the run had finished at step %d: its final model is saved from %s", state["global_step"], checkpoint)
+            return TrainOutput(trainer.state.global_step, mean_logged_loss(trainer.state.log_history), {})
+        _restore_token_count(trainer, state.get("log_history") or [])
+    return trainer.train(resume_from_checkpoint=checkpoint)
+
+
+def _restore_token_count(trainer, log_history: list[dict]) -> None:
+    """TRL 1.16's SFTTrainer counts trained tokens (``num_tokens``) in a private attribute that
+    its checkpoints do not keep, so a resumed run would count again from 0; take the count the
+    checkpoint logged last."""
+    if not hasattr(trainer, "_total_train_tokens"):
+        return
+    counts = [r["num_tokens"] for r in log_history if isinstance(r.get("num_tokens"), (int, float))]
+    if counts:
+        trainer._total_train_tokens = type(trainer._total_train_tokens)(counts[-1])
+
+
+def mean_logged_loss(log_history: list[dict]) -> float:
+    """The mean training loss over all steps, from the logged losses (each the mean over its
+    logging interval): the same number whether or not the run was resumed on the way
+    (transformers' own ``train_loss`` counts only the steps of the last session)."""
+    total, steps, previous = 0.0, 0, 0
+    for record in log_history:
+        if "loss" in record and "step" in record and "train_runtime" not in record:
+            interval = max(1, int(record["step"]) - previous)
+            total += float(record["loss"]) * interval
+            steps += interval
+            previous = int(record["step"])
+    return total / steps if steps else float("nan")
+
+
 def train_metrics(output, trainer) -> dict[str, float]:
-    """The numbers a TrainResult reports: TRL's summary plus the last logged value of each metric."""
+    """The numbers a TrainResult reports: TRL's summary plus the last logged value of each metric;
+    ``train_loss`` is the mean of the logged losses (exact across a resume)."""
     metrics: dict[str, float] = {}
     for record in trainer.state.log_history:
         for key, value in record.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 metrics[key] = float(value)
     metrics.update({k: float(v) for k, v in (output.metrics or {}).items() if isinstance(v, (int, float))})
+    logged = mean_logged_loss(trainer.state.log_history)
+    if logged == logged:  # not NaN: some loss was logged
+        metrics["train_loss"] = logged
     metrics["global_step"] = float(trainer.state.global_step)
     return metrics
 
@@ -158,3 +217,27 @@ def without_hub_model_card(trainer) -> None:
     ``huggingface.co/None`` when no hub id is set; a run directory is not a hub repository."""
     if getattr(trainer.args, "hub_model_id", None) is None:
         trainer.create_model_card = lambda *args, **kwargs: None
+
+
+def sft_lengths(model: str, dataset, records, max_length: int) -> dict[str, int]:
+    """Count what truncation to ``max_length`` tokens does to SFT examples; refuse one whose
+    prompt alone fills the budget (it would train on nothing: the loss covers the solution)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    truncated = 0
+    for i, row in enumerate(dataset):
+        prompt = len(tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True,
+                                                   return_dict=False))
+        if prompt >= max_length:
+            record = records[i]
+            where = ", ".join(str(v) for v in (record.get("id"), record.get("source")) if v)
+            raise UserError(f"training example {i} ({where}) has a "
+                            f"{prompt}-token prompt: with max_length {max_length} it would train on nothing; "
+                            f"raise --max-length or leave the example out")
+        full = len(tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=True, return_dict=False))
+        truncated += full > max_length
+    if truncated:
+        log.warning("%d of %d SFT examples are longer than max_length %d tokens: their solutions are cut",
+                    truncated, len(dataset), max_length)
+    return {"examples": len(dataset), "truncated": truncated, "max_length": max_length}

@@ -80,8 +80,14 @@ def find_runs(specs: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for spec in specs:
         path = Path(spec).expanduser()
+        if not path.is_dir() and "/" not in str(spec):
+            # An experiment's name: its cells live under experiments/<name>/ (harness experiment run).
+            from harness.experiment.graph import experiments_root
+
+            path = experiments_root() / str(spec)
         if not path.is_dir():
-            raise UserError(f"{path} is not a run directory or a folder of runs")
+            raise UserError(f"{spec} is not a run directory, a folder of runs or a run experiment "
+                            f"(no {path}: run `harness experiment run {spec}` first)")
         inside = [path] if _is_run(path) else sorted({p.parent for name in ("results.json", "probes.json", "picklang.json")
                                                       for p in path.rglob(name)}, key=_study_order)
         if not inside:

@@ -1,0 +1,189 @@
+"""Bad input, as an ordinary but hostile user gives it, ends in one sentence and exit 2, before
+anything is loaded or created: a table per class of input (issue 10)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli
+
+TRAIN = ["train", "--plugin", "example_lm", "--lang", "de", "--steps", "1"]
+EVAL = ["eval", "--tasks", "toy_xling", "--limit", "1"]
+
+
+def one_sentence(capsys, *args: str) -> str:
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2, err
+    text = " ".join(err.split())
+    assert text.startswith("error:") and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 2, err  # one sentence (rich may wrap it once)
+    return text
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch):
+    """A scratch working directory; nothing may be created in it by a refused command."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HARNESS_RUNS_DIR", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def broken_models(work):
+    """Copies of the tiny model with one thing wrong each."""
+    from harness.tiny import tiny_model_path
+
+    tiny = tiny_model_path()
+    models = {}
+    for name in ("no_weights", "bad_config", "truncated", "config_list"):
+        target = work / name
+        shutil.copytree(tiny, target)
+        models[name] = target
+    (models["no_weights"] / "model.safetensors").unlink()
+    (models["bad_config"] / "config.json").write_text('{"model_type": "qwen2",')
+    (models["config_list"] / "config.json").write_text("[1, 2]")
+    weights = models["truncated"] / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    return models
+
+
+# --- inputs that would reach a library before being checked ---------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    ([*TRAIN, "--model", "tinyy"], "unknown model 'tinyy' (not an alias, a folder or an org/name hub id); did you mean 'tiny'?"),
+    ([*EVAL, "--model", "tinyy"], "unknown model 'tinyy'"),
+    ([*TRAIN, "--model", "runs/none/model"], "model path runs/none/model does not exist"),
+    ([*EVAL, "--limit", "0"], "--limit must be at least 1, got 0"),
+    ([*EVAL, "--batch-size", "abc"], "--batch-size must be a positive integer or 'auto'"),
+    ([*EVAL, "--max-gen-toks", "-5"], "--max-gen-toks must be at least 1"),
+    ([*EVAL, "--num-repeats", "0"], "--num-repeats must be at least 1"),
+    ([*EVAL, "--top-p", "1.5"], "--top-p in (0, 1]"),
+    ([*EVAL, "--gen-kwargs", "temperature"], "--gen-kwargs takes key=value pairs"),
+    ([*EVAL, "--tasks", "../../etc/passwd"], "--tasks takes task names"),
+    ([*EVAL, "--tasks", "/tmp/evil"], "--tasks takes task names"),
+    ([*EVAL, "--tasks", "mgsm_xling/../x"], "--tasks takes task names"),
+    ([*TRAIN, "--num-problems", "0"], "--num-problems must be at least 1, got 0"),
+    ([*TRAIN, "--steps", "abc"], "--steps must be int, got 'abc'"),
+    ([*TRAIN, "--resume", "--overwrite", "--run-dir", "r"], "give one of them"),
+    (["train", "--plugin", "grpo", "--lang", "de", "--report-to", "tensorbord"], "did you mean 'tensorboard'"),
+])
+def test_flags_and_names(capsys, work, args, message):
+    assert message in one_sentence(capsys, *args)
+    assert not (work / "runs").exists() and not (work / "r").exists()
+
+
+@pytest.mark.parametrize("name, message", [
+    ("no_weights", "has no weights"),
+    ("bad_config", "config.json is not valid JSON"),
+    ("config_list", "config.json is not a model config"),
+    ("truncated", "model.safetensors is truncated"),
+])
+def test_damaged_model_folders_are_named(capsys, work, broken_models, name, message):
+    for command in (TRAIN, EVAL):
+        text = one_sentence(capsys, *command, "--model", str(broken_models[name]))
+        assert message in text and name in text
+    assert not (work / "runs").exists()
+
+
+# --- encodings and sizes ------------------------------------------------------------------------
+
+LATIN1 = "Frage: Wie viele Äpfel?".encode("latin-1")
+
+
+def test_non_utf8_files_are_named_with_their_line(capsys, work):
+    data = work / "train.jsonl"
+    data.write_bytes(b'{"question": "q", "solution": "s", "answer": "1", "lang": "de"}\n'
+                     b'{"question": "' + LATIN1 + b'", "solution": "s", "answer": "1", "lang": "de"}\n')
+    assert "train.jsonl:2: not UTF-8 text (byte 0xc4" in one_sentence(capsys, *TRAIN, "--data", str(data))
+    registry = work / "registry.yaml"
+    registry.write_bytes(b"languages:\n  de: {name: " + LATIN1 + b", langid: de}\n")
+    assert "registry.yaml:2: not UTF-8 text" in one_sentence(capsys, "--registry", str(registry), "validate")
+    results = work / "results.json"
+    results.write_bytes(b'{"results": {"x": "' + LATIN1 + b'"}}')
+    assert "results.json:1: not UTF-8 text" in one_sentence(capsys, "gen", "--base", str(results), str(results))
+    config = work / "config.yaml"
+    config.write_bytes(b"model: " + LATIN1 + b"\n")
+    assert "config.yaml:1: not UTF-8 text" in one_sentence(capsys, "eval", "--config", str(config))
+    assert "config.yaml:1: not UTF-8 text" in one_sentence(capsys, *TRAIN, "--config", str(config))
+    tsv = work / "mirror" / "mgsm"
+    tsv.mkdir(parents=True)
+    (tsv / "mgsm_de.tsv").write_bytes(LATIN1 + b"\t3\n")
+    assert "mgsm_de.tsv:1: not UTF-8 text" in one_sentence(
+        capsys, "probe", "consistency", "--lang", "de", "--data", str(work / "mirror" / "mgsm"), "--num-problems", "1")
+
+
+@pytest.mark.slow
+def test_a_record_that_would_train_on_nothing_is_refused(capsys, work):
+    data = work / "huge.jsonl"
+    question = "Wie viele Äpfel hat Lena? " * 400  # thousands of tokens: more than max_length
+    data.write_text(json.dumps({"question": question, "solution": "Sie hat \\boxed{3}.", "answer": "3",
+                                "lang": "de", "id": "huge-1"}) + "\n", encoding="utf-8")
+    text = one_sentence(capsys, "train", "--plugin", "sft", "--lang", "de", "--data", str(data), "--max-length", "256",
+                        "--max-steps", "1", "--run-dir", "runs/huge")
+    assert "training example 0 (huge-1, " in text and "huge.jsonl) has a" in text and "would train on nothing" in text
+    manifest = json.loads((work / "runs/huge/manifest.json").read_text())
+    assert manifest["status"] == "failed"  # the directory tells the truth
+
+
+# --- silent acceptance -----------------------------------------------------------------------------
+
+def test_records_without_a_language_are_refused(capsys, work):
+    data = work / "nolang.jsonl"
+    data.write_text('{"question": "q", "solution": "s", "answer": "1"}\n')
+    assert "record 0: no 'lang' field" in one_sentence(capsys, *TRAIN, "--data", str(data))
+    data.write_text('[1, 2]\n')
+    assert "record 0: a record must be a JSON object" in one_sentence(capsys, *TRAIN, "--data", str(data))
+
+
+@pytest.mark.parametrize("snippet, message", [
+    ("paradigms:\n  fast:\n    plugin: sft\n    defaults: {learning_rate: fast}\n", ":4: learning_rate must be float, got 'fast'"),
+    ("models:\n  broken:\n    path: [1, 2]\n", ":3: path of model 'broken' must be a non-empty string"),
+    ("models:\n  small:\n    path: x/y\n    train_defaults: {num_generations: many}\n", ":4: num_generations must be int"),
+    ("models:\n  small:\n    path: x/y\n    train_defaults: {learnin_rate: 1}\n", ":4: unknown training setting 'learnin_rate'"),
+])
+def test_registry_types_are_checked_with_file_and_line(capsys, work, snippet, message):
+    from harness.registry import default_registry_path
+
+    text = default_registry_path().read_text(encoding="utf-8")
+    section = snippet.split(":", 1)[0] + ":\n"
+    registry = work / "registry.yaml"
+    new = text.replace(section, snippet, 1)
+    registry.write_text(new, encoding="utf-8")
+    line = new.splitlines().index(snippet.splitlines()[-1]) + 1
+    result = one_sentence(capsys, "--registry", str(registry), "validate")
+    assert f"registry.yaml:{line}" in result and message.split(": ", 1)[1] in result
+
+
+def test_a_registry_path_that_is_a_folder(capsys, work):
+    assert f"registry file {work} is a folder, not a file" in one_sentence(capsys, "--registry", str(work), "validate")
+
+
+# --- the machine says no -------------------------------------------------------------------------
+
+def test_an_unwritable_run_dir_is_one_sentence(capsys, work):
+    text = one_sentence(capsys, *TRAIN, "--run-dir", "/proc/harness-test-run")
+    assert "/proc/harness-test-run" in text
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 700 KB filesystem (tmpfs; needs root, as CI has): too small for a model."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=700k", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (not root?)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_ends_in_one_sentence_and_a_failed_run(capsys, work, small_disk):
+    text = one_sentence(capsys, *TRAIN, "--num-problems", "2", "--run-dir", str(small_disk / "run"))
+    assert "No space left on device" in text
+    manifest = json.loads((small_disk / "run" / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "No space left on device" in manifest["error"]
