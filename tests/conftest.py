@@ -48,3 +48,22 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"the shared data mirror {SHARED_DATA} is not present")
     return SHARED_DATA
+
+
+@pytest.fixture
+def server(tmp_path):
+    """``start(*args)`` starts the test's OpenAI-compatible chat server (tests/fixtures/corpus);
+    every server started is killed at the end of the test."""
+    from tests.fixtures.corpus import chat_server
+
+    started = []
+
+    def start(*args: str):
+        process, url, log = chat_server.start(tmp_path, *args)
+        started.append(process)
+        return process, url, log
+
+    yield start
+    for process in started:
+        process.kill()
+        process.wait()

@@ -22,21 +22,6 @@ FIXTURES = REPO / "tests" / "fixtures" / "corpus"
 SOURCE = FIXTURES / "source.jsonl"
 
 
-@pytest.fixture
-def server(tmp_path):
-    started = []
-
-    def start(*args: str):
-        process, url, log = chat_server.start(tmp_path, *args)
-        started.append(process)
-        return process, url, log
-
-    yield start
-    for process in started:
-        process.kill()
-        process.wait()
-
-
 def build_args(url: str, out: Path, *extra: str) -> list[str]:
     return ["corpus", "build", "--source", str(SOURCE), "--langs", "de,zh", "--translator", "fake",
             "--translator-url", url, "--verifier", "judge", "--verifier-url", url, "--out", str(out),

@@ -20,21 +20,6 @@ def collect(client: OpenAIChat, batch: list[Request]) -> dict[str, Reply | Faile
     return got
 
 
-@pytest.fixture
-def server(tmp_path):
-    started = []
-
-    def start(*args: str):
-        process, url, log = chat_server.start(tmp_path, *args)
-        started.append(process)
-        return process, url, log
-
-    yield start
-    for process in started:
-        process.kill()
-        process.wait()
-
-
 def test_rate_limited_requests_are_retried_until_they_succeed(server):
     _, url, log = server("--rate-limit-first", "3")
     client = OpenAIChat(url, "fake", concurrency=2, backoff=0.01)
