@@ -108,12 +108,6 @@ def data_hashes(manager, names: Sequence[str]) -> dict[str, str]:
 # --- models --------------------------------------------------------------------------------------
 
 
-def _has_cuda() -> bool:
-    from harness.inference import has_cuda  # the one device check
-
-    return has_cuda()
-
-
 def lm_eval_vllm_class():
     """lm-eval's ``VLLM`` model class, importable beside the CPU build of vLLM.
 
@@ -176,7 +170,9 @@ def lm_arguments(backend: str, model_path: str, request: EvalRequest, cuda: bool
 
 def build_lm(backend: str, model_path: str, request: EvalRequest):
     """An lm-eval LM for the model (:func:`lm_arguments`)."""
-    cuda = _has_cuda()
+    from harness.inference import has_cuda  # the one device check
+
+    cuda = has_cuda()
     if backend == "hf":
         from lm_eval.models.huggingface import HFLM
 
@@ -303,16 +299,9 @@ def eval_config(request: EvalRequest, model_path: str, names: Sequence[str]) -> 
 
 def request_from_config(path: Path, overrides: dict[str, Any]) -> EvalRequest:
     """An EvalRequest from a run's config.yaml (or any mapping of its fields), then ``overrides``."""
-    import yaml
+    from harness.files import read_mapping
 
-    from harness.files import read_text
-
-    try:
-        data = yaml.safe_load(read_text(path, "config file")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: an eval config must be a mapping of settings")
+    data = read_mapping(path, "config file")
     names = {f for f in EvalRequest.__dataclass_fields__}
     values = {}
     for key, value in data.items():

@@ -25,3 +25,17 @@ def read_text(path: Path | str, what: str = "file") -> str:
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise UserError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}); "
                         f"save the {what} as UTF-8") from None
+
+
+def read_mapping(path: Path | str, what: str = "config file") -> dict:
+    """A YAML file that must hold a mapping (a recipe, a run's config.yaml): {} when empty; a file
+    that is not UTF-8, not YAML or not a mapping is one sentence naming it."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(read_text(path, what)) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a {what} must be a mapping of settings")
+    return data

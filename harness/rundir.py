@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,8 @@ class RunDir:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._logged_events: set[str] = set()
+        """Events already in the metrics log of a resumed run (they are not written twice)."""
 
     @classmethod
     def create(cls, command: str, name: str, root: Path | None = None, path: Path | None = None) -> RunDir:
@@ -241,7 +244,7 @@ class RunDir:
         if record.get("event") == "resume" and "resume_step" in record:
             self._rewind(path, record.get("stage"), int(record["resume_step"] or 0))
             return
-        if "event" in record and _canonical(record) in getattr(self, "_logged_events", ()):
+        if "event" in record and _canonical(record) in self._logged_events:
             return
         append_jsonl(path, record)
 
@@ -389,7 +392,7 @@ def run_lifecycle(command: str, name: str, *, path: Path | None = None, mode: st
         else:
             run.write_manifest(command=command, seed=seed, data_hashes=data_hashes, **manifest_extra)
         handler = run.attach_log()
-        if threading_main():
+        if threading.current_thread() is threading.main_thread():  # signal handlers: main thread only
             previous_handlers = {s: signal.signal(s, _raise_terminated) for s in STOP_SIGNALS}
         yield run
     except (KeyboardInterrupt, Terminated) as exc:
@@ -407,12 +410,6 @@ def run_lifecycle(command: str, name: str, *, path: Path | None = None, mode: st
             logging.getLogger("harness").removeHandler(handler)
             handler.close()
         lock.close()
-
-
-def threading_main() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 def _finish_quietly(run: RunDir, status: str, **extra: Any) -> None:

@@ -80,16 +80,9 @@ INFORMATIONAL_KEYS = {"command", "resolved_model", "paradigm_plugin", "harness_v
 def read_recipe(path: Path | None) -> dict:
     if path is None:
         return {}
-    from harness.files import read_text
+    from harness.files import read_mapping
 
-    text = read_text(path, "recipe file")
-    try:
-        recipe = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(recipe, dict):
-        raise UserError(f"{path}: a recipe must be a mapping of settings")
-    return recipe
+    return read_mapping(path, "recipe file")
 
 
 def apply_recipe(req: TrainRequest, recipe: dict, path: Path | None) -> dict:
@@ -128,9 +121,7 @@ def base_alias(spec: str, registry: Registry, depth: int = 8) -> str:
             return spec
         if not isinstance(parent, str):
             return spec
-        parent_path = Path(parent).expanduser()
-        # A run records its --model as given: relative to the working directory it ran in.
-        spec = parent if parent in registry.models or parent_path.is_absolute() else str(parent_path)
+        spec = parent  # a run records its --model as given (a relative path: to the cwd it ran in)
     return spec
 
 
@@ -162,7 +153,9 @@ def check_resume_settings(run_dir: Path, new: dict) -> None:
     old_path = run_dir / CONFIG
     if not old_path.is_file():
         return
-    old = yaml.safe_load(old_path.read_text(encoding="utf-8")) or {}
+    from harness.files import read_mapping
+
+    old = read_mapping(old_path, "run config")
     if "paradigm_config" not in old:
         return  # a run from before config.yaml was replayable: nothing reliable to compare
     changed = [k for k in ("plugin", "lang", "model", "data", "num_problems", "seed") if old.get(k) != new.get(k)]

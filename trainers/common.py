@@ -227,6 +227,11 @@ def sft_lengths(model: str, dataset, records, max_length: int) -> dict[str, int]
     tokenizer = AutoTokenizer.from_pretrained(model)
     truncated = 0
     for i, row in enumerate(dataset):
+        # One tokenization per example; the prompt alone only for the (few) that do not fit.
+        full = len(tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=True, return_dict=False))
+        if full <= max_length:
+            continue
+        truncated += 1
         prompt = len(tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True,
                                                    return_dict=False))
         if prompt >= max_length:
@@ -235,8 +240,6 @@ def sft_lengths(model: str, dataset, records, max_length: int) -> dict[str, int]
             raise UserError(f"training example {i} ({where}) has a "
                             f"{prompt}-token prompt: with max_length {max_length} it would train on nothing; "
                             f"raise --max-length or leave the example out")
-        full = len(tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=True, return_dict=False))
-        truncated += full > max_length
     if truncated:
         log.warning("%d of %d SFT examples are longer than max_length %d tokens: their solutions are cut",
                     truncated, len(dataset), max_length)
