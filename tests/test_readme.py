@@ -87,3 +87,12 @@ def test_readme_quickstart_runs_verbatim(tmp_path):
                 continue
             regex = pattern(line)
             assert any(regex.search(actual) for actual in lines), f"{command}: no line like {line!r} in\n{output}"
+    # The same commands again, in the same folder: each run directory is refused in one sentence
+    # (nothing is overwritten), and says how to go on.
+    for command, _ in steps:
+        if " --run-dir " in command and not command.startswith("harness experiment"):
+            again = subprocess.run(["bash", "-c", command], cwd=scratch, env=env, capture_output=True, text=True,
+                                   timeout=600)
+            assert again.returncode == 2, f"{command}\n{again.stdout}{again.stderr}"
+            assert "already holds a run (finished); pass --resume to continue it or --overwrite" in \
+                " ".join(again.stderr.split()), again.stderr
