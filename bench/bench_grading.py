@@ -72,8 +72,8 @@ def main() -> None:
         os.environ["HARNESS_GRADING_WORKERS"] = str(args.workers)
 
     from harness.grading import grade, grade_many, mathequiv
-    from harness.language_id import main_language
-    from harness.rewards import accuracy_reward, consistency_reward
+    from harness.lang.language_id import main_language
+    from harness.plugins.rewards import accuracy_reward, consistency_reward
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     rows = completions(args.n)

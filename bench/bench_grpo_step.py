@@ -26,8 +26,9 @@ BACKENDS = ("transformers", "vllm")
 
 
 def run_one(args: argparse.Namespace) -> dict:
-    from harness.corpora import toy_easy_corpus
-    from harness.tiny import tiny_model_path
+    from harness.data.corpora import toy_easy_corpus
+    from harness.inference.tiny import tiny_model_path
+    from harness.plugins.rewards import get_builtin_rewards
     from harness.trainers.grpo import GRPOOptions, train_grpo
 
     options = GRPOOptions(
@@ -39,7 +40,8 @@ def run_one(args: argparse.Namespace) -> dict:
     log: list[dict] = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
-        train_grpo(args.model or str(tiny_model_path()), records, Path(out), options, log_fn=log.append)
+        train_grpo(args.model or str(tiny_model_path()), records, Path(out), options, log_fn=log.append,
+                   rewards={reward.name: reward for reward in get_builtin_rewards()})
     total = time.perf_counter() - start
     times = [r["step_time"] for r in log if "step_time" in r]
     steady = times[args.warmup:]

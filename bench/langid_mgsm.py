@@ -15,8 +15,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from harness.language_id import _full_model, clean_text, main_language
-from harness.literals import STUDY_LANGUAGES
+from harness.core.literals import STUDY_LANGUAGES
+from harness.lang.language_id import _full_model, clean_text, main_language
 
 LANGS = list(STUDY_LANGUAGES) + ["te"]
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mgsm"

@@ -1,4 +1,5 @@
-"""Helpers the built-in paradigms share: stage bookkeeping for composites, option conversion."""
+"""Helpers the built-in paradigms share: running other paradigms (composites look them up with
+``context.paradigm(name)``, never import them), stage bookkeeping, option conversion."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.paradigm import TrainContext, TrainResult
-from harness.rundir import atomic_write_text
+from harness.core.paradigm import TrainContext, TrainResult
+from harness.core.rundir import RESULT, atomic_write_text
 from harness.trainers.common import main_process_only
-
-RESULT_FILE = "result.json"
 
 
 def tagged(context: TrainContext, stage: str):
@@ -44,13 +43,20 @@ def run_stage(context: TrainContext, stage: str, paradigm: str, config: Any, **c
     <run>/<stage>`` works too); with ``--resume`` a finished stage is not run again.
     """
     child = context.child(stage, log=tagged(context, stage), **changes)
-    done = child.output_dir / RESULT_FILE
+    done = child.output_dir / RESULT
     if context.resume and done.is_file():
         main_process_only(context.log)({"stage": stage, "event": "stage_skipped", "reason": "finished before resume"})
         return result_from_json(json.loads(done.read_text(encoding="utf-8")), child.output_dir)
-    result = context.paradigm(paradigm).train(child, config)
+    result = run_paradigm(child, paradigm, config)
     atomic_write_text(done, json.dumps(result.to_json(base=child.output_dir), indent=2, ensure_ascii=False) + "\n")
     return result
+
+
+def run_paradigm(context: TrainContext, paradigm: str, config: Any, **changes: Any) -> TrainResult:
+    """Train with the registered paradigm ``paradigm`` in ``context`` changed by ``changes`` (other
+    ``datasets``, ``rewards``, ...), on the fields of ``config`` its config class has."""
+    runner = context.paradigm(paradigm)
+    return runner.train(dataclasses.replace(context, **changes), convert(config, runner.config_class))
 
 
 def convert(options: Any, target: type, **overrides: Any) -> Any:

@@ -7,13 +7,18 @@ start; -1 runs full SFT. With ``--resume`` a finished SFT stage is not run again
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from harness.config import option
-from harness.paradigm import TrainContext, TrainResult
+from harness.core.config import option
+from harness.core.paradigm import TrainContext, TrainResult
+from harness.plugins._stages import run_stage
 from harness.trainers.grpo import GRPOOptions
+from harness.trainers.options import TrainOptions
 from harness.trainers.sft import SFTOptions
-from harness.plugins._stages import convert, run_stage
+
+SFT_PREFIX = "sft_"
+# The sft_* settings whose SFT name is not the name without the prefix.
+SFT_NAMES = {"sft_steps": "max_steps", "sft_epochs": "num_train_epochs"}
 
 
 @dataclass
@@ -28,18 +33,16 @@ class ColdStartOptions(GRPOOptions):
     sft_max_length: int = option(2048, help="SFT: truncate prompt + solution to this many tokens.",
                                  source="LlamaFactory default")
 
+
 def sft_options(config: ColdStartOptions) -> SFTOptions:
-    """The SFT stage's options: its own sft_* settings, the study's SFT defaults for the rest."""
+    """The SFT stage's options: the run-wide settings (TrainOptions.RUN_WIDE), its own sft_*
+    settings, and SFT's defaults for the rest (its optimizer settings are not GRPO's)."""
+    own = {SFT_NAMES.get(f.name, f.name.removeprefix(SFT_PREFIX)): getattr(config, f.name)
+           for f in fields(config) if f.name.startswith(SFT_PREFIX)}
     # --max-steps bounds every stage: a full SFT stage (-1) gets no more steps than GRPO.
-    steps = config.max_steps if config.sft_steps < 0 and config.max_steps > 0 else config.sft_steps
-    return SFTOptions(
-        learning_rate=config.sft_learning_rate, num_train_epochs=config.sft_epochs, max_steps=steps,
-        batch_size=config.sft_batch_size, micro_batch_size=config.sft_micro_batch_size,
-        max_length=config.sft_max_length, gradient_checkpointing=config.gradient_checkpointing,
-        use_liger_kernel=config.use_liger_kernel,
-        consistency_prompt=config.consistency_prompt, logging_steps=config.logging_steps,
-        save_total_limit=config.save_total_limit, progress=config.progress,
-    )
+    if config.sft_steps < 0 and config.max_steps > 0:
+        own["max_steps"] = config.max_steps
+    return SFTOptions(**{name: getattr(config, name) for name in TrainOptions.RUN_WIDE}, **own)
 
 
 class ColdStart:
@@ -49,13 +52,13 @@ class ColdStart:
 
     def train(self, context: TrainContext, config: ColdStartOptions) -> TrainResult:
         sft = run_stage(context, "sft", "sft", sft_options(config))
-        grpo = run_stage(context, "grpo", "grpo", convert(config, GRPOOptions), model=str(sft.model_path))
+        grpo = run_stage(context, "grpo", "grpo", config, model=str(sft.model_path))
         metrics = {f"sft/{k}": v for k, v in sft.metrics.items()}
         metrics.update(grpo.metrics)
         return TrainResult(grpo.model_path, metrics, stages={"sft": sft, "grpo": grpo})
 
 
-from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

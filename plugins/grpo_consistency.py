@@ -12,19 +12,20 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from harness.config import option
-from harness.errors import UserError
-from harness.paradigm import TrainContext, TrainResult
-from harness.trainers.grpo import GRPOOptions
-from harness.plugins.grpo import run_grpo
+from harness.core.config import option
+from harness.core.errors import UserError
+from harness.core.paradigm import TrainContext, TrainResult
+from harness.plugins._stages import run_paradigm
+from harness.plugins.rewards import Reward, combined_reward
+from harness.trainers.grpo import GRPOOptions, reward_function
+from harness.trainers.options import override
 
 COMBINED = "accuracy_consistency"
 
 
 @dataclass
 class GRPOConsistencyOptions(GRPOOptions):
-    consistency_prompt: bool = option(True, help="Add the instruction to reason in the question's language.",
-                                      source="paper")
+    consistency_prompt: bool = override("consistency_prompt", True, "paper")  # both ablations use the prompt
     consistency_reward: bool = option(False, help="Reward accuracy and language consistency (else accuracy only).",
                                       source="paper")
     accuracy_weight: float = option(0.5, help="With consistency_reward: weight w of accuracy; consistency gets 1 - w.",
@@ -38,21 +39,18 @@ class GRPOConsistency:
 
     def train(self, context: TrainContext, config: GRPOConsistencyOptions) -> TrainResult:
         if not config.consistency_reward:
-            return run_grpo(context, config)
+            return run_paradigm(context, "grpo", config)
         if not 0.0 <= config.accuracy_weight <= 1.0:
             raise UserError(f"accuracy_weight must lie in [0, 1], got {config.accuracy_weight}")
-        from harness.rewards import Reward, combined_reward, get_builtin_rewards
-
-        # The rewards the command loaded come in through the context; a bare context (a test, a
-        # script) gets the built-ins rather than a global plugin catalog.
-        given = context.rewards if context.rewards is not None else {r.name: r for r in get_builtin_rewards()}
-        rewards = dict(given)
+        # The parts are the rewards the command loaded (context.rewards), as GRPO's own reward is.
         weights = {"accuracy": config.accuracy_weight, "consistency": 1.0 - config.accuracy_weight}
-        rewards[COMBINED] = Reward(COMBINED, combined_reward(weights, name=COMBINED), "accuracy + consistency")
-        return run_grpo(context, dataclasses.replace(config, reward=COMBINED), rewards=rewards)
+        parts = {part: reward_function(part, context.rewards) for part in weights}
+        reward = Reward(COMBINED, combined_reward(weights, name=COMBINED, parts=parts), "accuracy + consistency")
+        return run_paradigm(context, "grpo", dataclasses.replace(config, reward=COMBINED),
+                            rewards={**context.rewards, COMBINED: reward})
 
 
-from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

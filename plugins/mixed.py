@@ -10,16 +10,15 @@ run's config and its metrics log (event ``mixture``) record which.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from harness.config import option
-from harness.corpora import mix, parse_counts
-from harness.errors import UserError, unknown
-from harness.paradigm import TrainContext, TrainResult
+from harness.core.config import option
+from harness.core.errors import UserError, unknown
+from harness.core.paradigm import TrainContext, TrainResult
+from harness.data.corpora import mix, parse_counts
+from harness.plugins._stages import run_paradigm
 from harness.trainers.common import main_process_only
 from harness.trainers.grpo import GRPOOptions
-from harness.plugins.grpo import run_grpo
 
 MIXTURES = ("single", "full")
 
@@ -46,7 +45,7 @@ class Mixed:
         train, kind = mixture_records(context.datasets["train"], config, context.languages, context.seed)
         main_process_only(context.log)({"event": "mixture", "mixture": kind,
                                         **{f"problems/{k}": v for k, v in _count(train).items()}})
-        return run_grpo(dataclasses.replace(context, datasets={**context.datasets, "train": train}), config)
+        return run_paradigm(context, "grpo", config, datasets={**context.datasets, "train": train})
 
 
 def mixture_records(records, config: MixedOptions, languages, seed: int) -> tuple[list[dict], str]:
@@ -65,7 +64,7 @@ def _count(records) -> dict[str, int]:
     return counts
 
 
-from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

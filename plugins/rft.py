@@ -3,7 +3,7 @@
 Sample k responses per training problem from a sampler model (the study: the RL model, which
 ``--sampler-model`` names; ``--sampler-model self`` samples from the starting model, and a run
 without either is refused, so that no run silently deviates from the study), keep the correct ones (graded by harness.grading, duplicates
-removed), and fine-tune the starting model on them with the SFT trainer. The kept data is written
+removed), and fine-tune the starting model on them with the ``sft`` paradigm. The kept data is written
 to ``rft_samples.jsonl`` in the run; ``--resume`` reuses it instead of sampling again.
 """
 
@@ -16,16 +16,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.config import option
-from harness.errors import UserError
-from harness.paradigm import TrainContext, TrainResult
-from harness.rundir import atomic_write_text
-from harness.trainers.common import main_process_only
+from harness.core.config import option
+from harness.core.errors import UserError
+from harness.core.paradigm import TrainContext, TrainResult
+from harness.core.rundir import atomic_write_text
 from harness.inference import BACKENDS, SamplingSettings, sample
+from harness.plugins._stages import run_paradigm
+from harness.trainers.common import main_process_only
 from harness.trainers.sampling import grade_samples
-from harness.trainers.sft import SFTOptions, train_sft
-from harness.plugins._stages import summary
-from harness.plugins.sft import SUMMARY
+from harness.trainers.sft import SFTOptions
 
 SAMPLES_FILE = "rft_samples.jsonl"
 SELF = "self"
@@ -103,13 +102,9 @@ class RFT:
         if not kept:
             raise UserError("RFT kept no correct response: the sampler solved none of the training problems "
                             "(sample more per problem, or sample from a stronger --sampler-model)")
-        outcome = train_sft(
-            context.model, kept, context.output_dir, config, seed=context.seed, log_fn=context.log,
-            resume=context.resume, callbacks_extra=context.callbacks,
-        )
-        metrics = summary(outcome.metrics, SUMMARY)
-        metrics["rft_examples"] = float(len(kept))
-        return TrainResult(outcome.model_path, metrics)
+        result = run_paradigm(context, "sft", config, datasets={**context.datasets, "train": kept})
+        result.metrics["rft_examples"] = float(len(kept))
+        return result
 
     def collect(self, context: TrainContext, config: RFTOptions) -> list[dict]:
         records = sampling_budget(context.datasets["train"], config)
@@ -144,7 +139,7 @@ def sampling_report(records: Sequence[dict], verdicts: Sequence[Sequence[bool]],
     return report
 
 
-from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

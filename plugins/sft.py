@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.paradigm import TrainContext, TrainResult
-from harness.trainers.sft import SFTOptions, train_sft
+from harness.core.paradigm import TrainContext, TrainResult
 from harness.plugins._stages import summary
+from harness.trainers.sft import SFTOptions, train_sft
 
 SUMMARY = ("train_loss", "loss", "mean_token_accuracy", "global_step", "train_runtime", "epoch")
 
@@ -22,7 +22,7 @@ class SFT:
         return TrainResult(outcome.model_path, summary(outcome.metrics, SUMMARY))
 
 
-from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

@@ -31,7 +31,7 @@ def _cell(text: str) -> str:
 
 
 def paradigm_table(recipe: str, config_class: type, defaults: dict) -> list[str]:
-    from harness.config import provenance
+    from harness.core.config import provenance
 
     lines = [f"#### `{recipe}`", "", "| setting | default | source |", "|---|---|---|"]
     for flag, _, default, source, _ in provenance(config_class, defaults, recipe):
@@ -61,8 +61,8 @@ def updates_table() -> list[str]:
 
 
 def render() -> str:
-    from harness.plugin_manager import get_catalog
-    from harness.registry import load_registry
+    from harness.core.plugins import get_catalog
+    from harness.core.registry import load_registry
 
     catalog = get_catalog()
     registry = load_registry(plugins=catalog.paradigms)

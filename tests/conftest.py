@@ -32,7 +32,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 @pytest.fixture(autouse=True)
 def _isolated_state(tmp_path, monkeypatch):
     """Each test writes runs into its own folder and sees freshly loaded plugins."""
-    from harness import plugin_manager
+    from harness.core import plugins as plugin_manager
 
     monkeypatch.setenv("HARNESS_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.delenv("HARNESS_STRICT_PLUGINS", raising=False)

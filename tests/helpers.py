@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from harness.tasks import TASKS_DIR
 
 from harness.cli import main
+from harness.tasks import TASKS_DIR
+from tests.conftest import REPO
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -41,3 +44,19 @@ def plain_yaml(path: Path) -> dict:
         base = plain_yaml(path.parent / data.pop("include"))
         data = {**base, **data}
     return data
+
+
+def write_registry(tmp_path: Path, edit) -> Path:
+    """The project's registry.yaml, changed by ``edit(registry)`` (a dict it edits in place),
+    written to ``tmp_path/registry.yaml``."""
+    registry = yaml.safe_load((REPO / "registry.yaml").read_text(encoding="utf-8"))
+    edit(registry)
+    path = tmp_path / "registry.yaml"
+    path.write_text(yaml.safe_dump(registry, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def harness_with(registry: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``harness --registry REGISTRY ARGS`` in a fresh interpreter, output captured."""
+    return subprocess.run([sys.executable, "-m", "harness.cli", "--registry", str(registry), *args],
+                          capture_output=True, text=True, timeout=timeout)

@@ -35,7 +35,7 @@ def work(tmp_path, monkeypatch):
 @pytest.fixture
 def broken_models(work):
     """Copies of the tiny model with one thing wrong each."""
-    from harness.tiny import tiny_model_path
+    from harness.inference.tiny import tiny_model_path
 
     tiny = tiny_model_path()
     models = {}
@@ -146,7 +146,7 @@ def test_records_without_a_language_are_refused(capsys, work):
     ("models:\n  small:\n    path: x/y\n    train_defaults: {learnin_rate: 1}\n", ":4: unknown training setting 'learnin_rate'"),
 ])
 def test_registry_types_are_checked_with_file_and_line(capsys, work, snippet, message):
-    from harness.registry import default_registry_path
+    from harness.core.registry import default_registry_path
 
     text = default_registry_path().read_text(encoding="utf-8")
     section = snippet.split(":", 1)[0] + ":\n"

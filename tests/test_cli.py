@@ -26,7 +26,7 @@ def test_ls_languages_and_models(capsys):
 
 def test_ls_rewards_and_paradigms_show_owners(capsys):
     code, out, _ = run_cli(capsys, "ls", "rewards")
-    assert code == 0 and "accuracy_consistency" in out and "harness.rewards" in out
+    assert code == 0 and "accuracy_consistency" in out and "harness.plugins.rewards" in out
     code, out, _ = run_cli(capsys, "ls", "paradigms")
     assert code == 0 and "example_lm" in out
 
@@ -34,7 +34,7 @@ def test_ls_rewards_and_paradigms_show_owners(capsys):
 def test_plugins_lists_contributions(capsys):
     code, out, _ = run_cli(capsys, "plugins")
     assert code == 0
-    assert "harness.rewards" in out and "example_lm" in out and "paradigms: example_lm" in out
+    assert "harness.plugins.rewards" in out and "example_lm" in out and "paradigms: example_lm" in out
     assert "harness-example-paradigm 0.1.0" in " ".join(out.split())
 
 

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from harness.config import build_config, describe, option, parser_for
-from harness.errors import UserError
+from harness.core.config import build_config, describe, option, parser_for
+from harness.core.errors import UserError
 
 
 @dataclass
@@ -68,7 +68,7 @@ def test_list_defaults_are_not_shared_between_instances():
 
 
 def test_flags_take_both_spellings_and_negated_booleans():
-    from harness.config import build_config
+    from harness.core.config import build_config
     from harness.trainers.sft import SFTOptions
 
     config = build_config(SFTOptions, args=["--learning_rate", "1e-3", "--max-steps", "5", "--consistency-prompt"])
@@ -80,7 +80,7 @@ def test_flags_take_both_spellings_and_negated_booleans():
 
 
 def test_report_to_takes_trl_names_and_refuses_others():
-    from harness.errors import UserError
+    from harness.core.errors import UserError
     from harness.trainers.common import report_to
 
     assert report_to("none") == "none"

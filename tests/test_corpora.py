@@ -6,9 +6,12 @@ import json
 
 import pytest
 
-from harness.corpora import (
+from harness.data.corpora import (
+    BUILTIN_CORPORA,
+    NamedCorpus,
     check_records,
     convert_records,
+    find_corpus,
     from_gsm8k,
     load_corpus,
     mix,
@@ -17,7 +20,7 @@ from harness.corpora import (
     take_per_language,
     toy_easy_corpus,
 )
-from harness.errors import UserError
+from harness.core.errors import UserError
 
 GSM8K_ROW = {
     "question": "Natalia sold clips to 48 of her friends in April, and then half as many in May. How many in all?",
@@ -110,7 +113,7 @@ def test_named_corpus_reads_the_local_mirror(shared_data, monkeypatch):
 
 def test_named_corpus_missing_from_the_mirror_says_which_file(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
-    with pytest.raises(UserError, match="has no luffy/train.jsonl"):
+    with pytest.raises(UserError, match="luffy/train.jsonl: expected the mirror of Elliott/Openr1-Math-46k-8192"):
         load_corpus("luffy", ["en"])
 
 
@@ -158,3 +161,20 @@ def test_toy_easy_is_parallel_and_its_splits_share_no_problem():
     numbers = lambda rs: {tuple(int(t) for t in r["solution"].split("=")[0].split() if t.isdigit()) for r in rs}
     assert not numbers(train[:50]) & numbers(test)
     check_records(train + test, "toy_easy", ["en", "de"])
+
+
+def test_registered_corpora_are_passed_in_not_looked_up(tmp_path):
+    (tmp_path / "train.jsonl").write_text(json.dumps(GSM8K_ROW) + "\n", encoding="utf-8")
+    registered = {"mine": NamedCorpus("mine", tmp_path, "a test corpus")}
+    records = load_corpus("mine", ["en"], corpora=registered)
+    assert records[0]["answer"] == "72" and records[0]["source"] == "mine"
+    with pytest.raises(UserError, match="training data mine does not exist"):
+        load_corpus("mine", ["en"])  # not registered with this caller: a path, and a missing one
+    assert find_corpus("toy", {"toy": registered["mine"]}) is BUILTIN_CORPORA["toy"]  # built-ins come first
+
+
+def test_which_corpora_have_a_held_out_split_is_a_property_of_the_corpus():
+    assert {name for name, corpus in BUILTIN_CORPORA.items() if corpus.held_out} == {"toy", "toy_easy"}
+    assert not NamedCorpus("mine", None).held_out
+    test = BUILTIN_CORPORA["toy_easy"].load(["en"], split="test", n=5)
+    assert len(test) == 5 and test[0]["id"].startswith("toy_easy-test")

@@ -63,9 +63,10 @@ def test_build_writes_verified_corpus_rejections_and_manifest(server, tmp_path, 
     # The corpus is a named corpus for --data, and plain JSON for datasets.
     from datasets import load_dataset
 
-    from harness.corpora import load_corpus
+    from harness.core.plugins import get_catalog
+    from harness.data.corpora import load_corpus
 
-    records = load_corpus("fixture_v1", ["de", "en"])
+    records = load_corpus("fixture_v1", ["de", "en"], corpora=get_catalog().corpora)
     assert Counter(r["lang"] for r in records) == {"en": 5, "de": 3}
     assert len(load_dataset("json", data_files=str(out / "zh.jsonl"), split="train")) == 3
 

@@ -26,7 +26,7 @@ def _free_port() -> int:
 @pytest.fixture
 def vllm_server(tmp_path):
     pytest.importorskip("vllm")
-    from harness.tiny import tiny_model_path
+    from harness.inference.tiny import tiny_model_path
 
     port = _free_port()
     log = open(tmp_path / "vllm.log", "w")
@@ -79,7 +79,7 @@ if __name__ == "__main__":
 
 def test_vllm_offline_engine_answers_in_batches_with_per_request_limits(tmp_path):
     pytest.importorskip("vllm")
-    from harness.tiny import tiny_model_path
+    from harness.inference.tiny import tiny_model_path
 
     script = tmp_path / "offline.py"
     script.write_text(OFFLINE_SCRIPT)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from harness.cli import main
-from harness.hookspecs import hookimpl
+from harness.core.hookspecs import hookimpl
 
 
 class Recorder:
@@ -24,7 +24,7 @@ class Recorder:
 
 
 def test_eval_runs_probes_and_third_party_hooks(shared_data, tmp_path, capsys):
-    from harness.plugin_manager import get_plugin_manager
+    from harness.core.plugins import get_plugin_manager
 
     recorder = Recorder()
     get_plugin_manager().register(recorder, name="recorder")
@@ -39,7 +39,7 @@ def test_eval_runs_probes_and_third_party_hooks(shared_data, tmp_path, capsys):
     consistency = results["probes"]["consistency"]
     assert consistency, results["probes"]
     assert results["post_eval"]["recorder"] == {"tasks_seen": len(results["results"])}
-    assert results["post_eval"]["harness.plugins.probes"]["file"] == "probes.json"
+    assert results["post_eval"]["harness.probe.post_eval"]["file"] == "probes.json"
     assert (run / "probes.json").exists() and (run / "recorder.txt").read_text() == "seen"
     assert recorder.calls[0][2] == ["consistency"]
     assert any(p.suffix == ".png" and p.stat().st_size > 0 for p in run.rglob("*.png"))

@@ -8,12 +8,13 @@ import json
 import pytest
 from lm_eval.api.model import LM
 
-from harness import evaluation
-from harness.errors import UserError
-from harness.evaluation import EvalRequest, combine_runs, generation_overrides, run_eval
-from harness.literals import STUDY_LANGUAGES
-from harness.registry import load_registry
-from harness.tasks_index import task_families
+from harness.core.errors import UserError
+from harness.core.literals import STUDY_LANGUAGES
+from harness.core.plugins import get_catalog
+from harness.core.registry import load_registry
+from harness.eval import run as evaluation
+from harness.eval.run import EvalRequest, combine_runs, generation_overrides, run_eval
+from harness.eval.tasks import task_families
 from tests.helpers import run_cli
 
 
@@ -57,7 +58,7 @@ def registry():
 def test_repeats_report_mean_and_spread(scripted, registry, shared_data, tmp_path):
     request = EvalRequest(model="tiny", tasks=["mgsm_xling"], limit=4, data_dir=str(shared_data), num_repeats=3,
                           seed=5, run_dir=tmp_path / "run")
-    run, results = run_eval(request, registry)
+    run, results = run_eval(request, registry, get_catalog())
     de = results["results"]["mgsm_xling_de"]
     assert de["strict_acc_runs,none"] == [0.25, 0.5, 0.75]
     assert de["strict_acc,none"] == pytest.approx(0.5) and de["strict_acc_std,none"] == pytest.approx(0.25)
@@ -83,7 +84,7 @@ def test_base_adds_gen_to_the_results(scripted, registry, shared_data, tmp_path)
     (tmp_path / "base.json").write_text(json.dumps(base))
     request = EvalRequest(tasks=["mgsm_xling"], limit=2, data_dir=str(shared_data), base=str(tmp_path / "base.json"),
                           run_dir=tmp_path / "run")
-    _, results = run_eval(request, registry)  # greedy single run: doc 0 right, doc 1 wrong -> 0.5
+    _, results = run_eval(request, registry, get_catalog())  # greedy single run: doc 0 right, doc 1 wrong -> 0.5
     gen = results["gen"]["mgsm_xling"]
     assert gen["excluded"] == ["en"]
     assert gen["gen"] == pytest.approx((0.5 - 0.25) / 0.75)
@@ -144,7 +145,7 @@ def test_base_without_shared_family_keeps_the_results(scripted, registry, shared
     (tmp_path / "base.json").write_text(json.dumps(base))
     request = EvalRequest(tasks=["mgsm_xling_de"], limit=2, data_dir=str(shared_data), base=str(tmp_path / "base.json"),
                           run_dir=tmp_path / "run")
-    run, results = run_eval(request, registry)
+    run, results = run_eval(request, registry, get_catalog())
     assert "share no task family" in results["gen_error"] and "gen" not in results
     assert json.loads((run.path / "manifest.json").read_text())["status"] == "finished"
 
@@ -153,14 +154,14 @@ def test_data_errors_come_before_any_run_directory(scripted, registry, tmp_path)
     (tmp_path / "mirror" / "mgsm").mkdir(parents=True)
     request = EvalRequest(tasks=["mgsm_xling_de"], data_dir=str(tmp_path / "mirror"), run_dir=tmp_path / "run")
     with pytest.raises(UserError, match="mgsm_de.tsv"):
-        run_eval(request, registry)
+        run_eval(request, registry, get_catalog())
     assert not (tmp_path / "run").exists()
 
 
 def test_a_run_trained_with_the_consistency_prompt_is_evaluated_with_it(tmp_path):
     import yaml
 
-    from harness.models import trained_with_consistency_prompt
+    from harness.inference.models import trained_with_consistency_prompt
 
     run = tmp_path / "run"
     run.mkdir()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.literals import STUDY_LANGUAGES
+from harness.core.literals import STUDY_LANGUAGES
 from tests.conftest import REPO
 from tests.helpers import run_cli
 
@@ -44,7 +44,7 @@ def test_harness_eval_hf_backend(shared_data, tmp_path, capsys):
 
 
 def test_plain_lm_eval_with_include_path(shared_data, tmp_path):
-    from harness.tiny import tiny_model_path
+    from harness.inference.tiny import tiny_model_path
 
     tasks_path = subprocess.run([str(BIN / "harness"), "tasks-path"], capture_output=True, text=True, check=True).stdout.strip()
     env = {**os.environ, "HARNESS_DATA_DIR": str(shared_data)}

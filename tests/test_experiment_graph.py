@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import UserError
+from harness.core.errors import UserError
+from harness.core.plugins import get_catalog
+from harness.core.registry import load_registry
+from harness.eval.tasks import task_families
 from harness.experiment.cells import reuse_flags
 from harness.experiment.graph import expand
 from harness.experiment.state import is_locked, read_status
-from harness.plugin_manager import get_catalog
-from harness.registry import load_registry
-from harness.tasks_index import task_families
 from tests.conftest import REPO
 from tests.helpers import run_cli
 

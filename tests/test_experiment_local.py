@@ -5,37 +5,33 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import REPO
+from tests.helpers import harness_with, write_registry
 
 
 def reduced_registry(tmp_path: Path) -> Path:
     """The project's registry with a reduced toy grid (German only, a few steps) and a paradigm
     recipe whose batch size the tiny model's micro-batch cannot divide: that cell fails."""
-    registry = yaml.safe_load((REPO / "registry.yaml").read_text(encoding="utf-8"))
-    registry["paradigms"]["sft_broken"] = {"plugin": "sft", "defaults": {"batch_size": 8}}
-    toy = registry["experiments"]["toy"]
-    registry["experiments"] = {"toy_reduced": {
-        **toy, "paradigms": ["sft", "sft_broken"], "languages": ["de"],
-        "eval": {"limit": 2, "max_gen_toks": 16},
-        "probes": {"names": ["consistency", "drift"], "languages": ["de"], "num_problems": 2, "k": 2,
-                   "max_new_tokens": 16},
-        "train_args": {"sft": {"max_steps": 4, "learning_rate": 1.0e-3, "batch_size": 16}},
-    }}
-    path = tmp_path / "registry.yaml"
-    path.write_text(yaml.safe_dump(registry, sort_keys=False), encoding="utf-8")
-    return path
+    def edit(registry: dict) -> None:
+        registry["paradigms"]["sft_broken"] = {"plugin": "sft", "defaults": {"batch_size": 8}}
+        toy = registry["experiments"]["toy"]
+        registry["experiments"] = {"toy_reduced": {
+            **toy, "paradigms": ["sft", "sft_broken"], "languages": ["de"],
+            "eval": {"limit": 2, "max_gen_toks": 16},
+            "probes": {"names": ["consistency", "drift"], "languages": ["de"], "num_problems": 2, "k": 2,
+                       "max_new_tokens": 16},
+            "train_args": {"sft": {"max_steps": 4, "learning_rate": 1.0e-3, "batch_size": 16}},
+        }}
+
+    return write_registry(tmp_path, edit)
 
 
 def harness(registry: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", "--registry", str(registry), *args],
-                          capture_output=True, text=True, timeout=600)
+    return harness_with(registry, *args, timeout=600)
 
 
 @pytest.mark.slow

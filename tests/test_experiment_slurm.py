@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from harness.experiment.executors import slurm_unavailable
-from tests.conftest import REPO
+from tests.helpers import harness_with, write_registry
 
 REASON = slurm_unavailable()
 pytestmark = [pytest.mark.slow,
@@ -24,23 +22,20 @@ STEPS = 30
 
 
 def slurm_registry(tmp_path: Path) -> Path:
-    registry = yaml.safe_load((REPO / "registry.yaml").read_text(encoding="utf-8"))
-    toy = registry["experiments"]["toy"]
-    toy = {k: v for k, v in toy.items() if k != "probes"}
-    registry["experiments"] = {"toy_slurm": {
-        **toy, "paradigms": ["sft"], "languages": ["de"], "eval": {"limit": 1, "max_gen_toks": 8},
-        # A checkpoint every 5 steps, a metrics record every step: what the kill-and-resume check counts.
-        "train_args": {"sft": {"max_steps": STEPS, "save_steps": 5, "logging_steps": 1, "learning_rate": 1.0e-3,
-                               "batch_size": 16}},
-    }}
-    path = tmp_path / "registry.yaml"
-    path.write_text(yaml.safe_dump(registry, sort_keys=False), encoding="utf-8")
-    return path
+    def edit(registry: dict) -> None:
+        toy = {k: v for k, v in registry["experiments"]["toy"].items() if k != "probes"}
+        registry["experiments"] = {"toy_slurm": {
+            **toy, "paradigms": ["sft"], "languages": ["de"], "eval": {"limit": 1, "max_gen_toks": 8},
+            # A checkpoint every 5 steps, a metrics record every step: what the kill-and-resume check counts.
+            "train_args": {"sft": {"max_steps": STEPS, "save_steps": 5, "logging_steps": 1, "learning_rate": 1.0e-3,
+                                   "batch_size": 16}},
+        }}
+
+    return write_registry(tmp_path, edit)
 
 
 def harness(registry: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", "--registry", str(registry), *args],
-                          capture_output=True, text=True, timeout=900)
+    return harness_with(registry, *args, timeout=900)
 
 
 def squeue(job_ids: list[str]) -> str:

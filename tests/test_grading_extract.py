@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from tests._grading_cases import ALL_LANGS, PHRASE_ANSWERS, RESPONSES, SWITCHING, TRAILER
 
+from harness.core.literals import LITERALS, STUDY_LANGUAGES
 from harness.grading import extract_answer, extract_boxed, extract_choice, grade, parse_number
-from harness.literals import LITERALS, STUDY_LANGUAGES
 
 # --- \boxed{} -----------------------------------------------------------------------------------
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.core.literals import LITERALS
 from harness.grading import grade_many, parse_gold
-from harness.literals import LITERALS
 from tests._grading_cases import ALL_LANGS, CONCLUSION, LOCAL_THOUSANDS, MGSM, read_mgsm, script_digits
 
 pytestmark = pytest.mark.skipif(

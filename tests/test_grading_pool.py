@@ -68,9 +68,9 @@ def test_workers_that_cannot_start_raise_one_sentence(tmp_path):
     (broken / "math_verify" / "__init__.py").write_text("raise ImportError('math-verify is broken here')\n")
     script = textwrap.dedent(
         """
+        from harness.core.errors import UserError
         from harness.grading import grade
         from harness.grading.mathequiv import GradingPoolError
-        from harness.errors import UserError
         try:
             grade("\\\\boxed{\\\\sqrt{2}/2}", "\\\\frac{\\\\sqrt{2}}{2}", kind="math")
         except GradingPoolError as error:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from harness.grading import extract_answer, extract_boxed, extract_choice, grade, parse_number
 from harness.grading import mathequiv
-from harness.language_id import language_mix, main_language
+from harness.lang.language_id import language_mix, main_language
 from tests._grading_cases import script_digits
 
 # Pieces real responses and adversarial ones are made of.

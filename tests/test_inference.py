@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from harness import inference
-from harness.errors import UserError
+from harness.core.errors import UserError
 from harness.inference import SamplingSettings, resolve_backend, sample
 from harness.inference import sampler as sampler_module
 
@@ -51,7 +51,7 @@ def test_bad_settings_are_refused_before_loading_anything():
 @pytest.mark.slow
 def test_hf_samples_records_and_prompt_texts_alike():
     from harness.inference import chat_prompt, load_lm
-    from harness.tiny import tiny_model_path
+    from harness.inference.tiny import tiny_model_path
 
     model = str(tiny_model_path())
     records = [{"question": "Emma has 3 apples and buys 2 more. How many?", "lang": "en"},

@@ -1,4 +1,4 @@
-"""Language identification with real langid (harness.language_id)."""
+"""Language identification with real langid (harness.lang.language_id)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import math
 
 import pytest
 
-from harness.language_id import (
+from harness.lang.language_id import (
     MIN_LETTERS,
     UNDETERMINED,
     clean_text,
     language_mix,
     main_language,
 )
-from harness.literals import LITERALS, STUDY_LANGUAGES
+from harness.core.literals import LITERALS, STUDY_LANGUAGES
 from tests._grading_cases import ALL_LANGS, MGSM, PHRASE_ANSWERS, RESPONSES, SWITCHING, TRAILER, read_mgsm
 
 
@@ -150,7 +150,7 @@ def test_mgsm_questions(lang):
 
 
 def test_math_and_currency_symbols_are_not_language():
-    from harness.language_id import clean_text, main_language
+    from harness.lang.language_id import clean_text, main_language
 
     assert clean_text("kauft × 3 ÷ 2 · 4 ± 1 → € ¥ ✓") == "kauft"
     # A German sentence with a run of multiplication signs stays German (langid read "× × ×" as Bengali).

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import launch
-from harness.errors import UserError
+from harness.core.errors import UserError
+from harness.train import launch
 
 
 @pytest.mark.parametrize("strategy", launch.STRATEGIES)
@@ -87,7 +87,7 @@ def test_main_prints_shell_lines(capsys):
 
 
 def _own_registry(tmp_path) -> Path:
-    from harness.registry import default_registry_path
+    from harness.core.registry import default_registry_path
 
     text = default_registry_path().read_text(encoding="utf-8")
     path = tmp_path / "registry.yaml"

@@ -24,7 +24,7 @@ def wheel(tmp_path_factory):
 def test_wheel_contents(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "harness/registry.yaml" in names
-    assert "harness/cli.py" in names and "harness/plugins/__init__.py" in names
+    assert "harness/cli/__init__.py" in names and "harness/plugins/__init__.py" in names
     assert "harness/trainers/__init__.py" in names and "harness/tasks/__init__.py" in names
     task_yamls = [n for n in names if n.startswith("harness/tasks/") and (n.endswith(".yaml") or n.endswith("_yaml"))]
     source_yamls = [p for p in (REPO / "tasks").rglob("*") if p.suffix == ".yaml" or p.name.endswith("_yaml")]
@@ -47,7 +47,7 @@ def test_installed_wheel_runs_outside_the_source_tree(wheel, tmp_path):
                    check=True, capture_output=True, timeout=300)
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "import harness, harness.registry as r, harness.tasks_index as t;"
+        "import harness, harness.core.registry as r, harness.eval.tasks as t;"
         "assert harness.__file__.startswith(sys.argv[1]), harness.__file__;"
         "p = r.default_registry_path(); assert p.parent.name == 'harness' and p.exists(), p;"
         "print(len(r.load_registry(p).languages), t.tasks_dir())"

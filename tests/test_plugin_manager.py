@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from harness.config import option
-from harness.errors import UserError
-from harness.hookspecs import hookimpl
-from harness.plugin_manager import (
+from harness.core.config import option
+from harness.core.errors import UserError
+from harness.core.hookspecs import hookimpl
+from harness.core.plugins import (
     DEFAULT_PLUGINS, PluginLoadError, PluginLoadWarning, collect, make_plugin_manager,
 )
-from harness.rundir import read_jsonl
+from harness.core.rundir import read_jsonl
 
 
 @dataclass
@@ -50,7 +50,7 @@ def test_builtins_are_ordinary_plugins():
         assert pm.get_plugin(module) is not None
     catalog = collect(pm)
     assert {"accuracy", "consistency", "accuracy_consistency"} <= set(catalog.rewards)
-    assert all(catalog.owner[("rewards", n)] == "harness.rewards" for n in catalog.rewards)
+    assert all(catalog.owner[("rewards", n)] == "harness.plugins.rewards" for n in catalog.rewards)
 
 
 def test_duplicate_names_are_rejected_naming_both_plugins():
@@ -162,7 +162,7 @@ def test_example_plugin_trains_through_the_cli(tmp_path):
 def test_every_hook_is_documented_in_its_docstring_and_the_plugin_guide():
     import inspect
 
-    from harness import hookspecs
+    from harness.core import hookspecs
     from tests.conftest import REPO
 
     guide = (REPO / "docs" / "plugins.md").read_text()
@@ -192,13 +192,13 @@ def _recorder(name: str, calls: list, **marks):
 
 
 def test_hooks_run_in_pluggy_order_lifo_with_tryfirst_and_trylast():
-    from harness.plugin_manager import fire_post_eval
+    from harness.core.plugins import fire_post_eval
 
     calls: list[str] = []
     extra = [("last", _recorder("last", calls, trylast=True)), ("a", _recorder("a", calls)),
              ("b", _recorder("b", calls)), ("first", _recorder("first", calls, tryfirst=True))]
     pm = make_plugin_manager(entry_points=False, extra=extra)
-    out = fire_post_eval(pm, run=None, results={}, settings={})  # built-in probes: none asked for
+    out = fire_post_eval(collect(pm, kinds=()), run=None, results={}, settings={}, registry=None)  # built-in probes: none asked for
     assert calls == ["first", "b", "a", "last"]  # pluggy: tryfirst, then last registered first
     assert list(out) == ["first", "b", "a", "last"] and out["a"] == {"by": "a"}
     calls.clear()
@@ -207,7 +207,7 @@ def test_hooks_run_in_pluggy_order_lifo_with_tryfirst_and_trylast():
 
 
 def test_a_hookwrapper_wraps_post_eval_and_sees_each_result():
-    from harness.plugin_manager import fire_post_eval
+    from harness.core.plugins import fire_post_eval
 
     seen: list = []
 
@@ -227,14 +227,14 @@ def test_a_hookwrapper_wraps_post_eval_and_sees_each_result():
     # The wrapper registered last is the outer one: it sees what the new-style wrapper returned.
     pm = make_plugin_manager(entry_points=False, extra=[("plain", _recorder("plain", calls)),
                                                          ("new", NewStyle()), ("wrapper", Wrapper())])
-    out = fire_post_eval(pm, run=None, results={}, settings={})
+    out = fire_post_eval(collect(pm, kinds=()), run=None, results={}, settings={}, registry=None)
     assert calls == ["plain"]  # the wrappers were not called as plain implementations
     assert out == {"plain": {"by": "plain", "wrapped": True}}
     assert seen == [{"by": "plain", "wrapped": True}]
 
 
 def test_a_failing_post_eval_is_reported_and_the_others_still_run():
-    from harness.plugin_manager import fire_post_eval
+    from harness.core.plugins import fire_post_eval
 
     class Broken:
         @hookimpl(tryfirst=True)
@@ -244,7 +244,7 @@ def test_a_failing_post_eval_is_reported_and_the_others_still_run():
     calls: list[str] = []
     pm = make_plugin_manager(entry_points=False, extra=[("ok", _recorder("ok", calls)), ("broken", Broken())])
     with pytest.warns(PluginLoadWarning, match="post_eval of plugin 'broken' failed: RuntimeError: boom"):
-        out = fire_post_eval(pm, run=None, results={}, settings={})
+        out = fire_post_eval(collect(pm, kinds=()), run=None, results={}, settings={}, registry=None)
     assert out == {"ok": {"by": "ok"}}
 
 
@@ -263,8 +263,8 @@ def test_each_builtin_paradigm_and_probe_is_its_own_default_plugin():
 def test_builtin_commands_come_from_their_plugins():
     catalog = collect(make_plugin_manager(entry_points=False), kinds=("commands",))
     assert {"report", "compare", "pick-lang", "corpus", "experiment"} <= set(catalog.commands)
-    assert catalog.owner[("commands", "pick-lang")] == "harness.report.commands"
-    assert catalog.owner[("commands", "corpus")] == "harness.corpus.commands"
+    assert catalog.owner[("commands", "pick-lang")] == "harness.cli.report"
+    assert catalog.owner[("commands", "corpus")] == "harness.cli.corpus"
 
 
 def test_a_typer_group_needs_a_name():
@@ -283,7 +283,7 @@ def test_a_typer_group_needs_a_name():
 
 def test_a_third_party_command_joins_the_cli(tmp_path):
     site = _fake_distribution(tmp_path, "hello_plugin", """
-        from harness.hookspecs import hookimpl
+        from harness.core.hookspecs import hookimpl
 
         def say_hello(name: str = "world"):
             \"\"\"Greet someone.\"\"\"

@@ -3,21 +3,19 @@ hook, third-party probes, reading eval samples, and the properties each measure 
 
 from __future__ import annotations
 
-import functools
 import json
 
 import numpy as np
 import pytest
 
-from harness import plugin_manager
-from harness.errors import UserError
-from harness.hookspecs import hookimpl
-from harness.literals import STUDY_LANGUAGES
-from harness.plugin_manager import collect, make_plugin_manager
-from harness.probe import (
-    PROBES_FILE, Probe, ProbeContext, load_problems, parse_names, read_eval_samples, run_probes,
-)
-from harness.rundir import RunDir
+from harness.core.errors import UserError
+from harness.core.hookspecs import hookimpl
+from harness.core.literals import STUDY_LANGUAGES
+from harness.core.plugins import collect, make_plugin_manager
+from harness.core.probes import PROBES_FILE, Probe, ProbeContext, parse_names
+from harness.core.registry import load_registry
+from harness.core.rundir import RunDir
+from harness.probe import load_problems, read_eval_samples, run_probes
 
 BUILTIN = {"consistency", "perplexity", "self_similarity", "drift"}
 
@@ -57,15 +55,13 @@ def test_builtin_probes_are_registered_by_the_probes_plugin():
         assert catalog.probes[name].description
 
 
-def test_third_party_probe_registers_and_runs_through_post_eval(tmp_path, monkeypatch):
+def test_third_party_probe_registers_and_runs_through_post_eval(tmp_path):
     pm = make_plugin_manager(entry_points=False, extra=[("mine", ThirdParty())])
     catalog = collect(pm)
     assert catalog.owner[("probes", "mine")] == "mine"
-    # post_eval looks probes up in the loaded plugins: make this manager the loaded one.
-    monkeypatch.setattr(plugin_manager, "get_plugin_manager", functools.cache(lambda: pm))
-    plugin_manager.get_catalog.cache_clear()
+    # post_eval finds the probe in the catalog it is given (no global catalog).
     run = RunDir.create("eval", "fake", root=tmp_path)
-    returned = pm.hook.post_eval(run=run, results={"results": {}},
+    returned = pm.hook.post_eval(run=run, results={"results": {}}, catalog=catalog, registry=load_registry(),
                                  settings={"model": "someone/a-model", "probes": "mine", "languages": ["de", "fr"],
                                            "probe_options": {"num_problems": 2}})
     assert returned == [{"probes": {"mine": {"per_language": {"de": 2, "fr": 2}, "plots": ["probes/mine.txt"]}},
@@ -77,7 +73,8 @@ def test_third_party_probe_registers_and_runs_through_post_eval(tmp_path, monkey
 def test_post_eval_without_probes_does_nothing(tmp_path):
     pm = make_plugin_manager(entry_points=False)
     run = RunDir.create("eval", "fake", root=tmp_path)
-    assert pm.hook.post_eval(run=run, results={}, settings={"model": "tiny"}) == []
+    assert pm.hook.post_eval(run=run, results={}, settings={"model": "tiny"}, catalog=collect(pm),
+                             registry=load_registry()) == []
     assert not (run.path / PROBES_FILE).exists()
 
 
@@ -98,7 +95,7 @@ def test_results_of_later_probes_are_merged_into_probes_json(tmp_path):
 
 
 def test_post_eval_reads_probe_options_only_from_probe_options(tmp_path):
-    from harness.plugins.probes.build import options_from
+    from harness.probe.run import options_from
 
     eval_settings = {"backend": "hf", "temperature": 0.6, "batch_size": "auto", "probe_options": {"k": "3"}}
     options = options_from(eval_settings)

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from harness.plugin_manager import collect, make_plugin_manager
+from harness.core.plugins import collect, make_plugin_manager
+from harness.core.rundir import RunDir
 from harness.probe import PROBES_FILE, ProbeContext, load_problems, run_probes
-from harness.rundir import RunDir
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ALL = ["consistency", "perplexity", "self_similarity", "drift"]
@@ -22,8 +22,8 @@ def train_copy(base: str, lang: str, out, steps: int = 6, seed: int = 0) -> str:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness.prompts import prompt_messages
-    from harness.toydata import toy_corpus
+    from harness.data.toy import toy_corpus
+    from harness.lang.prompts import prompt_messages
 
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(base)
@@ -50,7 +50,7 @@ def train_copy(base: str, lang: str, out, steps: int = 6, seed: int = 0) -> str:
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
-    from harness.tiny import tiny_model_path
+    from harness.inference.tiny import tiny_model_path
 
     base = str(tiny_model_path())
     root = tmp_path_factory.mktemp("probe-models")
@@ -96,21 +96,23 @@ def test_sampling_is_reproducible_and_shaped_k_per_problem(tiny_models):
 def test_all_probes_after_a_real_evaluation_through_post_eval(tiny_models, shared_data, tmp_path):
     """harness eval's run directory (real lm-eval samples), then the post_eval hook with every
     built-in probe; two trained runs drift from one base on one shared PCA basis."""
-    evaluation = pytest.importorskip("harness.evaluation")
-    from harness.registry import load_registry
+    evaluation = pytest.importorskip("harness.eval.run")
+    from harness.core.registry import load_registry
 
     langs = ["en", "de", "zh"]
     request = evaluation.EvalRequest(model=tiny_models["sft_de"], tasks=[f"mgsm_xling_{l}" for l in langs],
                                      limit=3, data_dir=str(shared_data), max_gen_toks=24, batch_size="8",
                                      run_dir=tmp_path / "eval")
-    run, results = evaluation.run_eval(request, load_registry())
     pm = make_plugin_manager(entry_points=False)
+    catalog, registry = collect(pm), load_registry()
+    run, results = evaluation.run_eval(request, registry, catalog)
     # What the evaluation command passes: its own settings (backend "hf", temperature, ...) + ours.
     settings = {**dataclasses.asdict(request), "model_path": tiny_models["sft_de"],
                 "base": tiny_models["base"], "probes": ",".join(ALL),
                 "compare": {"sft_en": tiny_models["sft_en"]}, "label": "sft_de",
                 "probe_options": {"k": 3, "max_new_tokens": 24, "num_problems": 3}}
-    [returned] = [r for r in pm.hook.post_eval(run=run, results=results, settings=settings) if r]
+    [returned] = [r for r in pm.hook.post_eval(run=run, results=results, settings=settings,
+                                                      catalog=catalog, registry=registry) if r]
     figures = returned["probes"]
     assert set(figures) == set(ALL)
     assert json.loads((run.path / PROBES_FILE).read_text(encoding="utf-8")).keys() == set(ALL)

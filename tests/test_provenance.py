@@ -11,16 +11,16 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from harness.config import SOURCES, build_config, config_sources, fields, provenance
-from harness.errors import UserError
-from harness.plugin_manager import get_catalog
+from harness.core.config import SOURCES, build_config, config_sources, fields, provenance
+from harness.core.errors import UserError
+from harness.core.plugins import get_catalog
+from harness.core.registry import load_registry
 from harness.plugins.mixed import MixedOptions, mixture_records
-from harness.plugins.probes.build import ProbeOptions
 from harness.plugins.rft import RFT, RFTOptions
-from harness.registry import load_registry
+from harness.probe.run import ProbeOptions
+from harness.train.run import INFORMATIONAL_KEYS, TrainRequest, apply_recipe, run_config
 from harness.trainers.grpo import GRPOOptions
 from harness.trainers.sft import SFTOptions, liger_arguments, sft_arguments
-from harness.training import INFORMATIONAL_KEYS, TrainRequest, apply_recipe, run_config
 from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,7 +161,7 @@ def test_drift_basis_is_a_centred_pca_unless_asked():
 
 
 def test_eval_backend_arguments_pass_parallel_sizes_and_model_args():
-    from harness.evaluation import EvalRequest, lm_arguments
+    from harness.eval.run import EvalRequest, lm_arguments
 
     request = EvalRequest(backend="vllm", tensor_parallel_size=2, data_parallel_size=4, max_model_len=2048,
                           model_args="dtype=float16,revision=abc,gpu_memory_utilization=0.9,max_model_len=4096")

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import option
-from harness.errors import UserError
-from harness.registry import load_registry
+from harness.core.config import option
+from harness.core.errors import UserError
+from harness.core.registry import load_registry
 from tests.conftest import REPO
 
 
@@ -89,14 +89,14 @@ def test_missing_file(tmp_path):
 
 
 def test_project_registry_validates_against_real_plugins_and_tasks():
-    from harness.plugin_manager import get_catalog
-    from harness.tasks_index import task_families
+    from harness.core.plugins import get_catalog
+    from harness.eval.tasks import task_families
 
     reg = load_registry(REPO / "registry.yaml", plugins=get_catalog().paradigms, task_names=task_families())
     assert {"en", "zh", "de", "es", "fr", "ja", "ru", "th", "sw", "bn"} <= set(reg.languages)
     assert reg.resolve_model("qwen2.5-3b") == "Qwen/Qwen2.5-3B"
     assert {"tiny", "smollm3-3b", "qwen2.5-7b"} <= set(reg.models)
-    from harness.literals import LITERALS
+    from harness.core.literals import LITERALS
 
     for code, entry in reg.languages.items():
         assert LITERALS[code].langid == entry["langid"]

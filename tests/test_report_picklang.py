@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 from harness.report.picklang import rank_candidates
 from tests.helpers import run_cli
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pluggy
 import pytest
 
-from harness import hookspecs, rewards
-from harness.rewards import (
+from harness.core import hookspecs
+
+from harness.plugins import rewards
+from harness.plugins.rewards import (
     Reward,
     accuracy_reward,
     combined_reward,
@@ -176,10 +178,10 @@ def test_registered_through_the_hook():
 
 
 def test_builtin_rewards_in_the_catalog():
-    plugin_manager = pytest.importorskip("harness.plugin_manager")
+    plugin_manager = pytest.importorskip("harness.core.plugins")
     catalog = plugin_manager.collect(plugin_manager.make_plugin_manager(entry_points=False))
     assert {"accuracy", "consistency", "accuracy_consistency"} <= set(catalog.rewards)
-    assert catalog.owner[("rewards", "accuracy")] == "harness.rewards"
+    assert catalog.owner[("rewards", "accuracy")] == "harness.plugins.rewards"
 
 
 def test_builtin_reward_functions_work():

@@ -107,7 +107,7 @@ def test_resume_with_other_settings_is_refused(scratch):
 
 def test_a_second_command_on_a_busy_run_dir_is_refused_with_the_holder(scratch):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom harness.rundir import run_lifecycle\n"
+        [sys.executable, "-c", "import sys, time\nfrom harness.core.rundir import run_lifecycle\n"
          "with run_lifecycle('train', 'x', path=__import__('pathlib').Path('runs/a')):\n"
          "    print('ready', flush=True); time.sleep(60)\n"],
         cwd=scratch, stdout=subprocess.PIPE, text=True)
@@ -191,9 +191,9 @@ def test_a_reused_probe_run_dir_is_refused(scratch):
 
 
 def test_tiny_train_defaults_reach_runs_trained_from_it(tmp_path):
-    from harness.registry import load_registry
+    from harness.core.registry import load_registry
+    from harness.train.run import base_alias, model_defaults
     from harness.trainers.grpo import GRPOOptions
-    from harness.training import base_alias, model_defaults
 
     registry = load_registry()
     run = tmp_path / "runs/sft"

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from harness.rundir import RunDir, atomic_write_json, read_jsonl
+from harness.core.rundir import RunDir, atomic_write_json, read_jsonl
 
 
 def test_create_writes_manifest_config_and_log(tmp_path):
@@ -60,7 +60,7 @@ def test_killed_writer_leaves_no_half_written_file(tmp_path):
     script = textwrap.dedent(f"""
         import os, sys
         from pathlib import Path
-        import harness.rundir as rd
+        import harness.core.rundir as rd
         real_fdopen = os.fdopen
         def slow_fdopen(*a, **k):
             handle = real_fdopen(*a, **k)

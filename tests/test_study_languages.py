@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness import datasets_local
-from harness.literals import LITERALS, STUDY_LANGUAGES
-from harness.registry import load_registry
+from harness.core.literals import LITERALS, STUDY_LANGUAGES
+from harness.core.registry import load_registry
+from harness.data import sources as datasets_local
+from harness.eval.tasks import task_families
 from harness.tasks import TASKS_DIR
-from harness.tasks_index import task_families
 from tests.helpers import task_utils
 
 FAMILIES = task_families()

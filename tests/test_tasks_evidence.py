@@ -10,8 +10,8 @@ import pytest
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
-from harness.literals import STUDY_LANGUAGES, literals
-from harness.prompts import prompt_text
+from harness.core.literals import STUDY_LANGUAGES, literals
+from harness.lang.prompts import prompt_text
 from harness.tasks import TASKS_DIR
 
 LANGS = STUDY_LANGUAGES + ("te",)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from lm_eval.api.model import LM
 
-from harness.registry import load_registry
-from harness.taskkit import pass_at_k
+from harness.core.registry import load_registry
+from harness.eval.taskkit import pass_at_k
+from harness.eval.tasks import task_families
 from harness.tasks import TASKS_DIR
-from harness.tasks_index import task_families
 from tests.helpers import plain_yaml, task_utils
 
 FAMILIES = task_families()
@@ -100,7 +100,7 @@ def _index(doc) -> int:
 
 
 def test_mmath500_scripted(shared_data):
-    from harness.datasets_local import load_mmath
+    from harness.data.sources import load_mmath
 
     def answer(doc, _):
         i = _index(doc)
@@ -123,7 +123,7 @@ def test_mmath500_scripted(shared_data):
 
 
 def test_mmath_data_is_the_math500_part(shared_data):
-    from harness.datasets_local import load_mmath
+    from harness.data.sources import load_mmath
 
     rows = load_mmath("ja", shared_data)
     assert len(rows) == 311 and {r["source"] for r in rows} == {"MATH500"} and rows[0]["kind"] == "math"
@@ -134,7 +134,7 @@ def test_maime2024_scripted_pass_at_16(shared_data):
     def answer(doc, seen):
         return f"\\boxed{{{doc['answer']}}}" if seen < _index(doc) % 4 else "\\boxed{1000}"
 
-    from harness.datasets_local import load_aime2024
+    from harness.data.sources import load_aime2024
 
     ids = [_index(r) for r in load_aime2024("de", shared_data)[:4]]
     results = _evaluate(answer, ["maime2024_xling_de", "maime2024_xling_te"], shared_data, limit=4)
@@ -169,8 +169,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def test_mmlu_prox_lite_prompt_and_scripted_letters():
-    from harness.datasets_local import load_mmlu_prox_lite
-    from harness.prompts import prompt_text
+    from harness.data.sources import load_mmlu_prox_lite
+    from harness.lang.prompts import prompt_text
 
     rows = load_mmlu_prox_lite("de", FIXTURES)
     assert rows[0]["question"] == "Frage:\nWas ist 7 mal 8?\nOptionen:\nA. 54\nB. 56\nC. 58\nD. 64"
@@ -196,13 +196,13 @@ def test_mmlu_prox_lite_prompt_and_scripted_letters():
 
 
 def rows_zh_first() -> str:
-    from harness.datasets_local import load_mmlu_prox_lite
+    from harness.data.sources import load_mmlu_prox_lite
 
     return load_mmlu_prox_lite("zh", FIXTURES)[0]["question"]
 
 
 def test_mmlu_prox_lite_bad_answer_stops_the_load(tmp_path):
-    from harness.datasets_local import DataError, load_mmlu_prox_lite
+    from harness.data.sources import DataError, load_mmlu_prox_lite
 
     (tmp_path / "mmlu_prox_lite").mkdir()
     row = json.loads((FIXTURES / "mmlu_prox_lite" / "en.jsonl").read_text().splitlines()[0])
@@ -216,7 +216,7 @@ def test_mmlu_prox_lite_bad_answer_stops_the_load(tmp_path):
 
 def test_toy_xling_scripted_offline(tmp_path):
     """The built-in family needs no data dir: boxed gold on even problems, plain gold on odd ones."""
-    from harness.literals import STUDY_LANGUAGES
+    from harness.core.literals import STUDY_LANGUAGES
 
     def answer(doc, _):
         if _index(doc) % 2 == 0:

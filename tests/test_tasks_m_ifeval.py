@@ -82,7 +82,7 @@ def test_scripted_model_gives_exact_ifeval_metrics(utils):
 
 
 def test_missing_mirror_file_names_the_dataset(tmp_path):
-    from harness.datasets_local import DataError, load_m_ifeval
+    from harness.data.sources import DataError, load_m_ifeval
 
     (tmp_path / "m_ifeval").mkdir()
     with pytest.raises(DataError, match=r"m_ifeval/ja\.jsonl: expected the mirror of lightblue/M-IFEval \(ja\)"):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.datasets_local import DataError, boxed_exemplar_answer, load_mgsm, load_mgsm_exemplars
-from harness.literals import STUDY_LANGUAGES, literals
-from harness.prompts import prompt_text
+from harness.core.literals import STUDY_LANGUAGES, literals
+from harness.data.sources import DataError, boxed_exemplar_answer, load_mgsm, load_mgsm_exemplars
+from harness.lang.prompts import prompt_text
 from harness.tasks import TASKS_DIR
 from tests.helpers import plain_yaml, task_utils
 
@@ -127,7 +127,7 @@ def test_missing_data_through_lm_eval_names_the_file(tmp_path):
 def test_four_shot_context_under_a_chat_template(shared_data):
     from transformers import AutoTokenizer
 
-    from harness.tiny import tiny_model_path
+    from harness.inference.tiny import tiny_model_path
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_path())
     task = _manager(shared_data).load(["mgsm_xling_4shot_de"])["tasks"]["mgsm_xling_4shot_de"]

@@ -17,7 +17,7 @@ GROUP = ("en", "zh", "es", "fr", "ja", "th")
 
 
 def test_rows_become_boxed_letter_questions():
-    from harness.datasets_local import load_mlogiqa
+    from harness.data.sources import load_mlogiqa
 
     rows = load_mlogiqa("en", FIXTURES)
     assert [r["answer"] for r in rows] == ["A", "C", "B", "D"]  # answer is the 0-based option index
@@ -55,7 +55,7 @@ def test_scripted_letters_give_exact_accuracy():
 
 
 def test_bad_answer_and_missing_file_are_named(tmp_path):
-    from harness.datasets_local import DataError, load_mlogiqa
+    from harness.data.sources import DataError, load_mlogiqa
 
     (tmp_path / "mlogiqa").mkdir()
     row = json.loads((FIXTURES / "mlogiqa" / "en.jsonl").read_text().splitlines()[0])

@@ -12,9 +12,9 @@ import unicodedata
 
 import pytest
 
-from harness import tiny
-from harness.literals import LITERALS, STUDY_LANGUAGES
-from harness.toydata import toy_corpus
+from harness.core.literals import LITERALS, STUDY_LANGUAGES
+from harness.data.toy import toy_corpus
+from harness.inference import tiny
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

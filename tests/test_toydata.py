@@ -7,8 +7,8 @@ from collections import defaultdict
 
 import pytest
 
-from harness.literals import STUDY_LANGUAGES
-from harness.toydata import TEMPLATES, iter_toy_texts, render, toy_corpus
+from harness.core.literals import STUDY_LANGUAGES
+from harness.data.toy import TEMPLATES, iter_toy_texts, render, toy_corpus
 
 BOXED = re.compile(r"\\boxed\{(-?\d+)\}")
 

@@ -6,12 +6,13 @@ import dataclasses
 
 import pytest
 
-from harness.config import build_config, describe, fields
-from harness.errors import UserError
-from harness.plugin_manager import get_catalog
+from harness.core.config import build_config, describe, fields
+from harness.core.errors import UserError
+from harness.core.plugins import get_catalog
+from harness.core.registry import load_registry
 from harness.plugins.cold_start import ColdStartOptions, sft_options
+from harness.plugins.rewards import get_builtin_rewards
 from harness.plugins.rft import keep_correct, sampling_report
-from harness.registry import load_registry
 from harness.trainers import callbacks
 from harness.trainers.grpo import GRPOOptions, grpo_arguments, grpo_dataset, reward_functions, rollout_batching
 from harness.trainers.sft import SFTOptions, sft_arguments, sft_dataset
@@ -109,7 +110,7 @@ def test_grpo_dataset_filters_long_prompts_and_keeps_reward_columns(tiny_tokeniz
 def tiny_tokenizer():
     from transformers import AutoTokenizer
 
-    from harness.tiny import tiny_model_path
+    from harness.inference.tiny import tiny_model_path
 
     return AutoTokenizer.from_pretrained(tiny_model_path())
 
@@ -124,8 +125,11 @@ def _call(functions, completions, langs, answers):
     return values, logged
 
 
+BUILTIN_REWARDS = {r.name: r for r in get_builtin_rewards()}
+
+
 def test_accuracy_reward_logs_accuracy_and_consistency_per_language():
-    functions = reward_functions("accuracy")
+    functions = reward_functions("accuracy", BUILTIN_REWARDS)
     assert [f.__name__ for f in functions] == ["accuracy"]
     completions = [[{"role": "assistant", "content": "It is \\boxed{3}."}],
                    [{"role": "assistant", "content": "Die Antwort ist \\boxed{4}."}]]
@@ -138,7 +142,12 @@ def test_accuracy_reward_logs_accuracy_and_consistency_per_language():
 
 def test_unknown_reward_suggests_one():
     with pytest.raises(UserError, match="did you mean 'accuracy'"):
-        reward_functions("acuracy")
+        reward_functions("acuracy", BUILTIN_REWARDS)
+
+
+def test_rewards_come_from_the_caller():
+    with pytest.raises(UserError, match="context.rewards"):
+        reward_functions("accuracy", None)
 
 
 def test_per_language_means_skip_unscored():
@@ -200,9 +209,12 @@ def test_flags_override_registry_defaults():
 
 
 def test_cold_start_sft_stage_uses_its_own_settings():
-    config = ColdStartOptions(sft_steps=100, learning_rate=1e-6, consistency_prompt=True)
+    config = ColdStartOptions(sft_steps=100, learning_rate=1e-6, consistency_prompt=True, sft_micro_batch_size=4,
+                              save_steps=7, report_to="tensorboard")
     sft = sft_options(config)
     assert (sft.max_steps, sft.learning_rate, sft.lr_scheduler_type, sft.batch_size) == (100, 2e-5, "cosine", 32)
-    assert sft.consistency_prompt is True
+    assert (sft.micro_batch_size, sft.weight_decay, sft.save_steps) == (4, 0.0, 200)  # SFT's own optimizer
+    assert sft.consistency_prompt is True and sft.report_to == "tensorboard"  # run-wide settings
+    assert sft_options(ColdStartOptions(max_steps=5)).max_steps == 5  # a full SFT stage is bounded too
     grpo_fields = {f.name for f in fields(GRPOOptions)}
     assert grpo_fields <= {f.name for f in dataclasses.fields(ColdStartOptions)}

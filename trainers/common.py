@@ -9,15 +9,24 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 
 log = logging.getLogger("harness.train")
 
 CHECKPOINTS = "checkpoints"
 FINAL_MODEL = "model"
+
+
+@dataclass
+class Outcome:
+    """What a trainer returns: the final model's directory and the run's metrics."""
+
+    model_path: Path
+    metrics: dict[str, float]
 
 
 def on_cpu() -> bool:
@@ -204,7 +213,7 @@ def report_to(value: str) -> list[str] | str:
         return "none"
     from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
 
-    from harness.errors import unknown
+    from harness.core.errors import unknown
 
     for name in names:
         if name not in INTEGRATION_TO_CALLBACK and name != "all":

@@ -11,7 +11,7 @@ CURVES = ("loss", "reward", "accuracy", "mean_token_accuracy", "kl", "completion
 
 def read_curves(metrics_path: Path) -> dict[str, tuple[list[float], list[float]]]:
     """``{"[stage/]name": (steps, values)}`` of the curves logged in a metrics JSONL."""
-    from harness.rundir import read_jsonl
+    from harness.core.rundir import read_jsonl  # a run log: missing or torn-tailed is fine
 
     curves: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     for record in read_jsonl(metrics_path):

@@ -25,16 +25,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.config import option
-from harness.errors import UserError, unknown
-from harness.prompts import prompt_messages
+from harness.core.config import option
+from harness.core.errors import UserError, unknown
+from harness.lang.prompts import prompt_messages
 from harness.trainers import common
-from harness.trainers.sft import LIGER_HELP, LIGER_SOURCE, Outcome, liger_arguments
+from harness.trainers.common import Outcome
+from harness.trainers.options import TrainOptions, training_arguments
 
 log = logging.getLogger("harness.train")
 
@@ -46,19 +47,9 @@ MONITORS = ("accuracy", "consistency")
 
 
 @dataclass
-class GRPOOptions:
-    """Hyperparameters of GRPO (flags of `harness train --plugin grpo`)."""
+class GRPOOptions(TrainOptions):
+    """Hyperparameters of GRPO (flags of `harness train --plugin grpo`); TrainOptions' defaults are GRPO's."""
 
-    learning_rate: float = option(1e-6, help="Learning rate.", source="paper")
-    lr_scheduler_type: str = option("constant", help="Learning-rate schedule (transformers name).",
-                                    source="verl default")
-    warmup: float = option(0.0, help="Learning-rate warm-up: a fraction of all steps (< 1) or a number of steps.",
-                           source="verl default")
-    weight_decay: float = option(0.01, help="AdamW weight decay.", source="verl default")
-    max_grad_norm: float = option(1.0, help="Gradient clipping (global norm).", source="verl default")
-    num_train_epochs: float = option(3.0, help="Passes over the training prompts.", source="paper")
-    max_steps: int = option(-1, help="Stop after this many optimizer steps (-1: run all epochs).",
-                            source="harness choice: run the paper's epochs")
     prompts_per_rollout: int = option(512, help="Distinct prompts per rollout, over all processes.", source="paper")
     num_generations: int = option(8, help="Completions sampled per prompt (the group size G).",
                                   source="harness choice: paper and verl leave it to the user; 8 is TRL's default")
@@ -81,8 +72,6 @@ class GRPOOptions:
     max_completion_length: int = option(1024, help="Longest completion sampled, in tokens.",
                                         source="harness choice: verl's 512 cuts a 3B base model's chains of thought")
     reward: str = option("accuracy", help="Reward function by name (see `harness ls rewards`).", source="paper")
-    consistency_prompt: bool = option(False, help="Add the instruction to reason in the question's language.",
-                                      source="paper")
     use_vllm: bool = option(False, help="Sample rollouts with vLLM instead of transformers generate.",
                             source="harness choice: runs anywhere; experiments turn it on for GPUs")
     vllm_mode: str = option("colocate", help="vLLM mode: colocate (inside training) or server (a `vllm serve`).",
@@ -91,23 +80,8 @@ class GRPOOptions:
                                   source="TRL default")
     vllm_gpu_memory_utilization: float = option(0.3, help="Colocate mode: share of GPU memory vLLM may take.",
                                                 source="TRL default")
-    gradient_checkpointing: bool = option(True, help="Recompute activations to save memory (GPU only; off on CPU).",
-                                          source="verl default")
-    use_liger_kernel: str = option("auto", help=LIGER_HELP, source=LIGER_SOURCE)
-    logging_steps: int = option(1, help="Log metrics every N optimizer steps.",
-                                source="harness choice: few updates per run, log each")
-    save_steps: int = option(50, help="Write a checkpoint every N optimizer steps (for --resume).",
-                             source="harness choice: a checkpoint every few hours of a paper-scale run")
-    save_total_limit: int = option(2, help="Keep at most this many checkpoints.",
-                                   source="harness choice: bounded disk use")
     log_completions: bool = option(False, help="Print a sample of prompts and completions at each log.",
                                    source="TRL default")
-    progress: str = option("auto", help="Progress: auto (a live bar on a terminal, plain lines elsewhere), on, plain or off.",
-                           source="harness choice: a bar on terminals, lines in logs")
-    progress_every: int = option(0, help="Plain progress: a line every N optimizer steps (0: about 20 lines per run).",
-                                 source="harness choice: readable logs")
-    report_to: str = option("none", help="Experiment trackers (TRL/transformers names): none, tensorboard, wandb, mlflow, trackio; comma-separated.",
-                            source="harness choice: no tracker account needed")
 
 
 def rollout_batching(prompts_per_rollout: int, num_generations: int, micro_batch_size: int,
@@ -143,37 +117,20 @@ def grpo_arguments(options: GRPOOptions, output_dir: Path, *, seed: int = 0, pro
     # study's lr 1e-6 would vanish in bfloat16 weights.
     vllm = _vllm_arguments(options, common.on_cpu()) if options.use_vllm else {}
     return GRPOConfig(
-        output_dir=str(Path(output_dir) / common.CHECKPOINTS),
-        learning_rate=options.learning_rate,
-        lr_scheduler_type=options.lr_scheduler_type,
-        warmup_steps=options.warmup,
-        weight_decay=options.weight_decay,
-        num_train_epochs=options.num_train_epochs,
-        max_steps=options.max_steps,
+        **training_arguments(options, output_dir, seed=seed),
         num_generations=options.num_generations,
         temperature=options.temperature,
         top_p=options.top_p,
         beta=options.beta,
-        max_grad_norm=options.max_grad_norm,
         loss_type=options.loss_type,
         scale_rewards=options.scale_rewards,
         epsilon=options.epsilon,
         max_completion_length=options.max_completion_length,
         num_iterations=1,
         disable_dropout=True,
-        logging_steps=options.logging_steps,
         log_completions=options.log_completions,
-        save_strategy="steps",
-        save_steps=options.save_steps,
-        save_total_limit=options.save_total_limit,
-        report_to=common.report_to(options.report_to),
-        disable_tqdm=True,
-        seed=seed,
-        data_seed=seed,
         **rollout_batching(options.prompts_per_rollout, options.num_generations, options.micro_batch_size,
                            options.updates_per_rollout, processes),
-        **common.device_arguments(gradient_checkpointing=options.gradient_checkpointing),
-        **liger_arguments(options.use_liger_kernel),
         **vllm,
     )
 
@@ -223,24 +180,26 @@ def grpo_dataset(records: Sequence[dict], tokenizer, *, consistency: bool, max_p
     return Dataset.from_list(rows), too_long
 
 
-def reward_functions(name: str, rewards: dict[str, Any] | None = None) -> list[Callable]:
-    """The TRL reward function for the reward called ``name``, logging per-language means, with
-    accuracy and language consistency measured beside it (when it does not include them)."""
-    if rewards is None:
-        from harness.plugin_manager import get_catalog
-
-        rewards = get_catalog().rewards
-    if name not in rewards:
-        raise unknown("reward", name, rewards)
+def reward_functions(name: str, rewards: Mapping[str, Any] | None) -> list[Callable]:
+    """The TRL reward function for the reward called ``name`` in ``rewards`` (by name: what a
+    paradigm gets as ``context.rewards``), logging per-language means, with accuracy and language
+    consistency measured beside it (when it does not include them)."""
     from harness.trainers import callbacks  # imports transformers: only when training
 
+    reward = reward_function(name, rewards)
     parts = REWARD_PARTS.get(name, set())
-    monitors = [(m, _reward_fn(rewards[m])) for m in MONITORS if m not in parts and m in rewards]
-    return [callbacks.language_tracked(_reward_fn(rewards[name]), name, monitors)]
+    monitors = [(m, reward_function(m, rewards)) for m in MONITORS if m not in parts and m in rewards]
+    return [callbacks.language_tracked(reward, name, monitors)]
 
 
-def _reward_fn(reward: Any) -> Callable:
-    return getattr(reward, "fn", reward)
+def reward_function(name: str, rewards: Mapping[str, Any] | None) -> Callable:
+    """The function of the reward called ``name`` in ``rewards`` (Rewards or plain functions by name)."""
+    if rewards is None:
+        raise UserError("GRPO needs the rewards by name: a paradigm passes context.rewards, which a "
+                        "TrainContext built without rewards= lacks")
+    if name not in rewards:
+        raise unknown("reward", name, rewards)
+    return getattr(rewards[name], "fn", rewards[name])
 
 
 # --- training ------------------------------------------------------------------------------------
@@ -256,11 +215,12 @@ def train_grpo(
     log_fn: Callable[[dict], None] = lambda record: None,
     resume: bool = False,
     callbacks_extra: Sequence[Any] = (),
-    rewards: dict[str, Any] | None = None,
+    rewards: Mapping[str, Any] | None,
 ) -> Outcome:
     """GRPO from ``model`` (a path: the reference model is reloaded from it) on ``records``.
 
-    ``rewards`` maps names to rewards (default: the plugin catalog's); ``options.reward`` picks one.
+    ``rewards`` maps names to rewards (a paradigm passes ``context.rewards``); ``options.reward``
+    picks one.
     """
     from transformers import AutoTokenizer
     from trl import GRPOTrainer
@@ -269,6 +229,7 @@ def train_grpo(
 
     if not Path(model).is_dir() and options.beta > 0:
         raise UserError(f"GRPO with beta > 0 needs the policy as a local directory, got {model!r}")
+    reward_funcs = reward_functions(options.reward, rewards)
     output_dir = Path(output_dir)
     log_fn = common.main_process_only(log_fn)
     callbacks.quiet_libraries(options.progress)
@@ -285,7 +246,7 @@ def train_grpo(
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=reward_functions(options.reward, rewards),
+        reward_funcs=reward_funcs,
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,

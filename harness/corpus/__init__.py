@@ -13,13 +13,13 @@ cheap (no model libraries).
 
 from __future__ import annotations
 
-from harness.hookspecs import hookimpl
+from harness.core.hookspecs import hookimpl
 
 
 @hookimpl
 def register_corpora(register):
-    from harness.corpora import NamedCorpus
     from harness.corpus.catalog import built_corpora
+    from harness.data.corpora import NamedCorpus
 
     for name, path, manifest in built_corpora():
         counts = manifest.get("counts", {})

@@ -9,39 +9,34 @@ within each language (MGSM and MathOctopus are parallel by position).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.core.errors import UserError
 from harness.corpus import checks
-from harness.errors import UserError
 
 
 def read_parallel(path: Path) -> list[dict]:
     """Every record of the corpus at ``path``, in the corpus schema (``solution`` may be empty)."""
-    from harness.corpora import convert_records
-    from harness.datasets_local import read_jsonl, read_tsv_pairs
+    from harness.data.corpora import convert_records, read_built
+    from harness.data.sources import read_jsonl, read_rows, read_tsv_pairs
 
     if not path.exists():
         raise UserError(f"{path} does not exist")
-    if path.is_dir():
-        manifest = path / "manifest.json"
-        if manifest.is_file():
-            files = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
-            return [r for name in files.values() for r in read_jsonl(path / name)]
-        tsvs = sorted(path.glob("mgsm_*.tsv"))
-        if tsvs:
-            return [{"id": f"mgsm-{i:03d}", "lang": re.sub(r"^mgsm_", "", tsv.stem), "question": q, "answer": a,
-                     "solution": ""} for tsv in tsvs for i, (q, a) in enumerate(read_tsv_pairs(tsv))]
-        files = [p for p in sorted(path.glob("*.jsonl")) if p.name != "rejected.jsonl"]
-        if not files:
-            raise UserError(f"{path} holds no manifest.json, mgsm_<lang>.tsv or <lang>.jsonl files")
-        return convert_records([r for p in files for r in read_jsonl(p)], str(path))
-    from harness.corpora import _read_file
-
-    return convert_records(_read_file(path), str(path))
+    if not path.is_dir():
+        return convert_records(read_rows(path), str(path))
+    if (path / "manifest.json").is_file():
+        return read_built(path)
+    tsvs = sorted(path.glob("mgsm_*.tsv"))
+    if tsvs:
+        return [{"id": f"mgsm-{i:03d}", "lang": re.sub(r"^mgsm_", "", tsv.stem), "question": q, "answer": a,
+                 "solution": ""} for tsv in tsvs for i, (q, a) in enumerate(read_tsv_pairs(tsv))]
+    files = [p for p in sorted(path.glob("*.jsonl")) if p.name != "rejected.jsonl"]
+    if not files:
+        raise UserError(f"{path} holds no manifest.json, mgsm_<lang>.tsv or <lang>.jsonl files")
+    return convert_records([r for p in files for r in read_jsonl(p)], str(path))
 
 
 def pair_up(records: Sequence[dict], source_lang: str) -> dict[str, list[tuple[dict, dict]]]:
@@ -101,7 +96,7 @@ def audit(records: Sequence[dict], *, source_lang: str = "en", langs: Sequence[s
 
 
 def _study_languages() -> Sequence[str]:
-    from harness.literals import LITERALS
+    from harness.core.literals import LITERALS
 
     return list(LITERALS)
 

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.core.errors import UserError
 from harness.corpus import checks
 from harness.corpus.catalog import CORPUS_KIND, MANIFEST, built_corpora, corpora_dir  # noqa: F401
 from harness.corpus.chunking import join_chunks, split_chunks
 from harness.corpus.journal import Journal, request_key
 from harness.corpus.transport import ChatClient, Failed, OpenAIChat, Reply, Request, VLLMOffline
-from harness.errors import UserError
 
 log = logging.getLogger("harness.corpus")
 
@@ -92,7 +92,7 @@ def _messages(system: str, user: str) -> tuple[dict, ...]:
 def translation_requests(record: dict, lang: str, cfg: BuildConfig) -> dict[str, list[tuple[str, Request | None]]]:
     """{field: [(source chunk, its request)]} (no request for a blank chunk) for one record and
     language."""
-    from harness.literals import translation_prompts
+    from harness.core.literals import translation_prompts
 
     prompts = translation_prompts(lang)
     pieces = {"question": [record["question"]],
@@ -143,7 +143,7 @@ def assemble(record: dict, lang: str, plan: dict, journal: Journal) -> tuple[dic
 
 
 def verify_request(record: dict, target: dict, cfg: BuildConfig) -> Request:
-    from harness.literals import translation_prompts
+    from harness.core.literals import translation_prompts
 
     def render(r: dict) -> str:
         return f"Question:\n{r['question']}\n\nSolution:\n{r.get('solution', '')}"
@@ -201,7 +201,7 @@ class Progress:
 
 
 def load_source(cfg: BuildConfig) -> list[dict]:
-    from harness.corpora import load_corpus
+    from harness.data.corpora import load_corpus
 
     records = load_corpus(cfg.source, [SOURCE_LANG], n=cfg.limit)
     ids = Counter(r["id"] for r in records)
@@ -315,7 +315,7 @@ def _corpus_record(record: dict, lang: str) -> dict:
 
 
 def write_outputs(cfg: BuildConfig, records: list[dict], translated: dict, results: dict, journal: Journal) -> dict:
-    from harness.rundir import atomic_write_json, atomic_write_text
+    from harness.core.rundir import atomic_write_json, atomic_write_text
 
     kept: dict[str, list[dict]] = {lang: [] for lang in cfg.langs}
     rejected: list[dict] = []
@@ -348,8 +348,8 @@ def write_outputs(cfg: BuildConfig, records: list[dict], translated: dict, resul
 
 
 def _manifest(cfg: BuildConfig, records: list[dict], counts: dict, files: dict, journal: Journal) -> dict:
-    from harness.literals import TRANSLATION_PROMPTS
-    from harness.rundir import git_commit, package_versions
+    from harness.core.literals import TRANSLATION_PROMPTS
+    from harness.core.rundir import git_commit, package_versions
 
     usage: dict[str, dict] = {}
     for entry in journal.entries.values():

@@ -190,7 +190,7 @@ def check_numbers(source: Mapping, target: Mapping) -> CheckResult:
 
 def check_language(target: Mapping, lang: str, candidates: Sequence[str] | None = None,
                    max_other: float = MAX_OTHER_SHARE) -> CheckResult:
-    from harness.language_id import UNDETERMINED, language_mix, main_language
+    from harness.lang.language_id import UNDETERMINED, language_mix, main_language
 
     evidence: dict = {}
     for name in FIELDS:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.corpus.transport import Failed, Reply
+from harness.data.sources import read_jsonl
 
 
 def request_key(role: str, model: str, messages: list[dict], **params: Any) -> str:
@@ -30,11 +31,7 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._repair()
         if path.exists():
-            with open(path, encoding="utf-8") as handle:
-                for line in handle:
-                    if line.strip():
-                        entry = json.loads(line)
-                        self.entries[entry["key"]] = entry
+            self.entries = {entry["key"]: entry for entry in read_jsonl(path, "build journal")}
         self._handle = open(path, "a", encoding="utf-8")
 
     def _repair(self) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 
 log = logging.getLogger("harness.corpus")
 

@@ -8,7 +8,7 @@ call), so a cell behaves the same wherever it runs:
   again); a directory holding only an earlier attempt's log is started again;
 - the command's output goes to ``<run dir>/logs/cell.log`` (held back until the command has
   created its run directory: ``harness train`` refuses a new run directory that is not empty);
-- a training cell with several GPUs is launched with accelerate (``harness.launch``);
+- a training cell with several GPUs is launched with accelerate (``harness.train.launch``);
 - SIGTERM (``scancel``, a preemption) is passed on to the command, which records ``interrupted``.
 """
 
@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.core.rundir import MANIFEST
 from harness.experiment.state import read_status
 
 CELL_LOG = "logs/cell.log"
@@ -41,7 +42,7 @@ def command(spec: dict[str, Any], flags: list[str]) -> tuple[list[str], dict[str
     env = {**os.environ, **spec.get("env", {})}
     argv = [*spec["argv"], *flags]
     if spec["kind"] == "train" and spec.get("gpus", 0) > 1:
-        from harness.launch import training_command
+        from harness.train.launch import training_command
 
         launch = training_command(argv[1:], gpus=list(range(spec["gpus"])), strategy=spec.get("strategy", "zero2"))
         if "CUDA_VISIBLE_DEVICES" in os.environ:  # the scheduler's choice of GPUs wins
@@ -87,7 +88,7 @@ def _tee(proc: subprocess.Popen, run_dir: Path, header: bytes) -> None:
     handle = None
     try:
         for line in iter(proc.stdout.readline, b""):
-            if handle is None and (run_dir / "manifest.json").is_file():
+            if handle is None and (run_dir / MANIFEST).is_file():
                 handle = _open_log(run_dir, held)
             if handle is None:
                 held.append(line)

@@ -14,13 +14,13 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 from harness.experiment.cells import CellJob, run_cell
 from harness.experiment.graph import Experiment
 from harness.experiment.state import (
     BLOCKED, DONE, FAILED, INTERRUPTED, PENDING, QUEUED, RUNNING, cell_state, read_status,
 )
-from harness.rundir import atomic_write_json
+from harness.core.rundir import atomic_write_json
 
 Report = Callable[[str, str], None]
 JOBS_FILE = "slurm_jobs.json"

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError, unknown
+from harness.core.errors import UserError, unknown
 
 EXPERIMENTS_ENV = "HARNESS_EXPERIMENTS_DIR"
 KINDS = ("base", "train", "eval", "probe")

@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.core.rundir import MANIFEST, RESULT
+
 # Cell states as shown: the run directory's status, plus the ones only the graph knows.
 PENDING, RUNNING, DONE, FAILED, INTERRUPTED, BLOCKED, QUEUED = (
     "pending", "running", "done", "failed", "interrupted", "blocked", "queued")
@@ -21,7 +23,7 @@ def read_status(run_dir: Path) -> str | None:
     command that was killed outright (SIGKILL, a lost node): that run is interrupted.
     """
     try:
-        status = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("status")
+        status = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8")).get("status")
     except (OSError, ValueError):
         return None
     if status == "running" and not is_locked(run_dir):
@@ -59,7 +61,7 @@ def cell_state(kind: str, run_dir: Path) -> CellState:
 
 def _seconds(run_dir: Path) -> float | None:
     try:
-        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
         start = dt.datetime.fromisoformat(manifest["started"])
     except (OSError, ValueError, KeyError):
         return None
@@ -72,7 +74,7 @@ def key_metric(kind: str, run_dir: Path) -> str:
     """One number per cell for tables: Gen (eval), mean accuracy (base), reward or loss (train)."""
     try:
         if kind == "train":
-            metrics = json.loads((run_dir / "result.json").read_text(encoding="utf-8")).get("metrics") or {}
+            metrics = json.loads((run_dir / RESULT).read_text(encoding="utf-8")).get("metrics") or {}
             for key in ("reward", "train_loss", "loss"):
                 if isinstance(metrics.get(key), (int, float)):
                     return f"{key}={metrics[key]:.3g}"

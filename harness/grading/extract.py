@@ -13,8 +13,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from harness.core.literals import LITERALS
 from harness.grading.numbers import ascii_digits, find_numbers
-from harness.literals import LITERALS
 
 MODES = ("strict", "flexible")
 MAX_PHRASES = 20
@@ -232,6 +232,13 @@ def last_number(text: str) -> str | None:
 # --- public -------------------------------------------------------------------------------------
 
 
+def _readable(text, mode: str) -> bool:
+    """Whether ``text`` is a non-empty string; an unknown ``mode`` is a ValueError."""
+    if mode not in MODES:
+        raise ValueError(f"unknown extraction mode {mode!r}; expected one of {', '.join(MODES)}")
+    return isinstance(text, str) and bool(text)
+
+
 def extract_answer(text: str, lang: str | None = None, mode: str = "strict") -> str | None:
     """The final answer of a response, or None.
 
@@ -239,9 +246,7 @@ def extract_answer(text: str, lang: str | None = None, mode: str = "strict") -> 
     ``flexible``: the boxed answer; else what follows the last localized "the answer is" phrase
     of ``lang`` (or English, or any language when ``lang`` is None); else the last number.
     """
-    if mode not in MODES:
-        raise ValueError(f"unknown extraction mode {mode!r}; expected one of {', '.join(MODES)}")
-    if not isinstance(text, str) or not text:
+    if not _readable(text, mode):
         return None
     boxed = extract_boxed(text)
     if boxed is not None or mode == "strict":
@@ -270,9 +275,7 @@ def math_answer(text: str, lang: str | None = None, mode: str = "strict") -> tup
     span or expression, with its priorities). Unlike :func:`extract_answer`, never the last number:
     in MATH answers that is wrong for intervals, tuples, relations and matrices.
     """
-    if mode not in MODES:
-        raise ValueError(f"unknown extraction mode {mode!r}; expected one of {', '.join(MODES)}")
-    if not isinstance(text, str) or not text:
+    if not _readable(text, mode):
         return None
     boxed = extract_boxed(text)
     if boxed is not None or mode == "strict":

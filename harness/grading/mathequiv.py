@@ -31,7 +31,7 @@ from collections import Counter, deque
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 from harness.grading.worker import GOLD_UNPARSABLE, encode_frame, read_frame
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """``sample(model, prompts_or_records, settings)``: k responses per prompt, with transformers
 (``hf``) or vLLM (``vllm``). Both render a problem through the model's chat template from
-:func:`harness.prompts.prompt_messages`, as training and evaluation do, and sample the same
+:func:`harness.lang.prompts.prompt_messages`, as training and evaluation do, and sample the same
 distribution (no top-k; top-p and temperature as set; temperature 0 is greedy).
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 
 log = logging.getLogger("harness.inference")
 
@@ -61,7 +61,7 @@ def resolve_backend(backend: str | None) -> str:
 
         return "vllm" if vllm_available() and has_cuda() else "hf"
     if backend not in BACKENDS:
-        from harness.errors import unknown
+        from harness.core.errors import unknown
 
         raise unknown("sampling backend", backend, BACKENDS)
     if backend == "vllm" and not vllm_available():
@@ -72,7 +72,7 @@ def resolve_backend(backend: str | None) -> str:
 
 def chat_prompt(tokenizer: Any, question: str, lang: str, *, consistency: bool = False) -> str:
     """A problem's prompt as text, through the model's chat template when it has one."""
-    from harness.prompts import prompt_messages, prompt_text
+    from harness.lang.prompts import prompt_messages, prompt_text
 
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.apply_chat_template(prompt_messages(question, lang, consistency=consistency),

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 from harness.report import layouts, stats
 from harness.report.collect import (
     ProblemTable, Run, families_of, family_scores, load_runs, pick_base, settings_summary,
@@ -91,7 +91,7 @@ def check_mismatch(evals: Sequence[Run], base: Run | None, families: list[str],
                    allow: bool) -> tuple[list[str], dict[str, str]]:
     """Notes on what differs (refused unless ``allow``) and the dagger marks of the setups that
     differ from the base (else from the first run)."""
-    from harness.gen import check_comparable, mismatches
+    from harness.eval.gen import check_comparable, mismatches
 
     named = {r.name: r.results for r in evals}
     label_of = {r.name: r.label for r in evals}
@@ -172,7 +172,7 @@ def consistency_of(run: Run, family: str, compute: bool) -> dict[str, dict]:
     per_task = ((run.probes.get("consistency") or {}).get("per_task") or {}).get(family)
     if per_task or not compute:
         return per_task or {}
-    from harness.literals import STUDY_LANGUAGES
+    from harness.core.literals import STUDY_LANGUAGES
     from harness.plugins.probes.consistency import measure
     from harness.probe import read_eval_samples
 

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from harness.errors import UserError
+from harness.core.errors import UserError
+from harness.core.rundir import CONFIG
 from harness.report.stats import Scores
 
 PARADIGM_NAMES = {
@@ -99,9 +100,9 @@ def find_runs(specs: Iterable[str | Path]) -> list[Path]:
 def _study_order(path: Path) -> tuple:
     """Runs of an experiment in the study's order: the base first, then by training language
     (en, zh, de, ...), SFT before RL within a language; the path breaks ties."""
-    from harness.literals import LITERALS
+    from harness.core.literals import LITERALS
 
-    trained = _training_config(str(_read_yaml(path / "config.yaml").get("model", "")))
+    trained = _training_config(str(_read_yaml(path / CONFIG).get("model", "")))
     paradigm, langs = _paradigm_and_languages(trained) if trained else ("", [])
     order = list(LITERALS)
     lang_key = tuple(order.index(l) if l in order else len(order) for l in langs)
@@ -126,7 +127,7 @@ def _read_yaml(path: Path) -> dict:
 
 
 def open_run(path: Path) -> Run:
-    run = Run(path=path, config=_read_yaml(path / "config.yaml"))
+    run = Run(path=path, config=_read_yaml(path / CONFIG))
     if (path / "results.json").is_file():
         run.results = _read_json(path / "results.json")
         if not isinstance(run.results.get("results"), dict):
@@ -155,7 +156,7 @@ def _training_config(model: str) -> dict:
     """The config of the ``harness train`` run a model came from (empty for an alias or hub id)."""
     path = Path(model).expanduser()
     for candidate in (path, path.parent):
-        config = _read_yaml(candidate / "config.yaml") if candidate.is_dir() else {}
+        config = _read_yaml(candidate / CONFIG) if candidate.is_dir() else {}
         if config.get("command") == "train":
             return config
     return {}
@@ -303,7 +304,7 @@ class FamilyScores:
 def family_scores(runs: Sequence[Run], family: str, metric: str | None, table: ProblemTable,
                   allow_mismatch: bool = False) -> FamilyScores | None:
     """Scores of every run that has ``family``, aligned on the problems they share."""
-    from harness.gen import _pick_metric
+    from harness.eval.gen import _pick_metric
 
     having = [r for r in runs if family in family_languages(r.results)]
     if not having:
@@ -356,7 +357,7 @@ def families_of(runs: Sequence[Run]) -> list[str]:
 
 def settings_summary(run: Run, family: str) -> dict[str, Any]:
     """What a run's numbers of a family rest on (for the report's header)."""
-    from harness.gen import comparison_settings
+    from harness.eval.gen import comparison_settings
 
     settings = comparison_settings(run.results, family)
     settings["repeats"] = int(run.results.get("num_runs") or (run.results.get("harness") or {}).get("num_repeats") or 1)

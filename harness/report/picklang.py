@@ -18,13 +18,15 @@ rank correlation between this ranking and the realized Avg and Gen.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from harness.errors import UserError
-from harness.rundir import RunDir
+from harness.core.errors import UserError
+from harness.core.rundir import RunDir
 
 SIGNALS = {"problem_ppl": True, "self_bleu": False, "headroom": True}
 """Scored signals and whether a higher value means a better candidate (more uncertainty)."""
@@ -47,7 +49,7 @@ class PickLangRequest:
 def headroom(base_eval: Path, candidates: list[str]) -> dict[str, float]:
     """1 - the base's accuracy per candidate language, from the first family of its eval run that
     has every candidate."""
-    from harness.gen import family_accuracies, load_results
+    from harness.eval.gen import family_accuracies, load_results
 
     for _family, (_metric, accs) in family_accuracies(load_results(base_eval)).items():
         if all(lang in accs for lang in candidates):
@@ -78,17 +80,18 @@ def rank_candidates(signals: dict[str, dict[str, float | None]]) -> list[dict]:
     return ordered
 
 
-def run_pick_lang(request: PickLangRequest) -> tuple[RunDir, dict]:
-    from harness.literals import LITERALS
-    from harness.plugin_manager import get_catalog
-    from harness.plugins.probes.build import ProbeOptions, run_standalone
+def run_pick_lang(request: PickLangRequest, probes: Mapping[str, Any], registry) -> tuple[RunDir, dict]:
+    """Rank ``request.candidates`` with the registered ``probes`` (the catalog's); model aliases
+    resolve through ``registry``."""
+    from harness.core.literals import LITERALS
+    from harness.probe.run import ProbeOptions, run_standalone
 
     candidates = request.candidates or []
     if len(candidates) < 2:
         raise UserError("--candidates needs at least two languages to rank, e.g. en,zh,de")
     for lang in candidates:
         if lang not in LITERALS:
-            from harness.errors import unknown
+            from harness.core.errors import unknown
 
             raise unknown("language", lang, LITERALS)
     if request.k < 2:
@@ -98,7 +101,7 @@ def run_pick_lang(request: PickLangRequest) -> tuple[RunDir, dict]:
                            backend=request.backend, seed=request.seed, data=request.data)
     run, probes = run_standalone(["perplexity", "self_similarity"], model=request.model, base=None,
                                  languages=candidates, samples_from=None, compare={}, label=None, options=options,
-                                 run_dir=request.run_dir, probes=get_catalog().probes)
+                                 run_dir=request.run_dir, probes=probes, registry=registry)
     ppl, bleu = probes["perplexity"]["per_language"], probes["self_similarity"]["per_language"]
     signals = {lang: {"problem_ppl": ppl[lang]["problem_ppl"], "self_bleu": bleu[lang]["self_bleu"],
                       "response_ppl": ppl[lang]["response_ppl"], "headroom": extra.get(lang)}

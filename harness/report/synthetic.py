@@ -15,13 +15,15 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from harness.core.rundir import CONFIG, MANIFEST
+
 
 def write_train_run(path: Path, paradigm: str, languages: list[str], seed: int = 0) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     config = {"plugin": paradigm, "lang": languages, "model": "tiny", "data": "toy", "data_dir": None,
               "num_problems": None, "seed": seed, "paradigm_config": {}, "command": "train",
               "paradigm_plugin": paradigm, "resolved_model": "tiny"}  # the layout harness train writes
-    (path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    (path / CONFIG).write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 
 
@@ -78,8 +80,8 @@ def write_eval_run(path: Path, scores: Mapping[str, Mapping[str, np.ndarray]], *
     (path / "results.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     config = {"model": model, "tasks": list(scores), "backend": "hf", "limit": None, "num_repeats": repeats,
               "max_gen_toks": max_gen_toks, "consistency": consistency, "seed": 0}
-    (path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    (path / "manifest.json").write_text(json.dumps({"command": "eval", "status": "finished", "model": model}),
+    (path / CONFIG).write_text(yaml.safe_dump(config), encoding="utf-8")
+    (path / MANIFEST).write_text(json.dumps({"command": "eval", "status": "finished", "model": model}),
                                         encoding="utf-8")
     return path
 

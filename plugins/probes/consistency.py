@@ -2,7 +2,7 @@
 
 The study's Table 6: the share of responses whose main language is the question's language
 (RL on Chinese or German: 0.0% for most question languages). Language identification is
-:mod:`harness.language_id` (langid restricted to the study's languages, math and numbers removed
+:mod:`harness.lang.language_id` (langid restricted to the study's languages, math and numbers removed
 first); a response too short to identify counts as undetermined ("und"), hence inconsistent.
 
 Beside the share, a language-mix profile: the mean over responses of the share of each language
@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from harness.literals import STUDY_LANGUAGES
-from harness.probe import ProbeContext
+from harness.core.literals import STUDY_LANGUAGES
+from harness.core.probes import ProbeContext
 
 
 class ConsistencyProbe:
@@ -69,7 +69,7 @@ def responses_by_task(context: ProbeContext) -> tuple[dict[str, dict[str, list[s
 
 def measure(responses: Sequence[str], lang: str, candidates: Sequence[str]) -> dict:
     """Consistency, main-language counts and the mean language mix of one language's responses."""
-    from harness.language_id import language_mix, main_language
+    from harness.lang.language_id import language_mix, main_language
 
     mains = [main_language(r, candidates=candidates) for r in responses]
     mix: Counter = Counter()
@@ -89,7 +89,7 @@ def _top(counts: dict[str, int]) -> str:
     return " ".join(f"{code}:{count / total:.0%}" for code, count in list(counts.items())[:3])
 
 
-from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

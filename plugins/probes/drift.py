@@ -28,12 +28,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.probe import ProbeContext
+from harness.core.probes import ProbeContext
 
 
 class DriftProbe:
     name = "drift"
     description = "Final-layer representation drift from the base model (norms, dispersion, shared-PCA scatter)."
+
+    def check(self, options) -> None:
+        if options.get("drift_basis", "pca") not in BASES:
+            from harness.core.errors import unknown
+
+            raise unknown("drift_basis", options["drift_basis"], BASES)
 
     def run(self, context: ProbeContext) -> dict:
         from harness.plugins.probes import lm, plots
@@ -51,11 +57,9 @@ class DriftProbe:
 
         base = hidden(context.base_model)
         drifts = {label: hidden(path) - base for label, path in runs.items()}
-        kind = (context.cache.get("probe_options") or {}).get("drift_basis", "pca")
-        if kind not in BASES:
-            from harness.errors import unknown
-
-            raise unknown("drift_basis", kind, BASES)
+        options = context.cache.get("probe_options") or {}
+        self.check(options)
+        kind = options.get("drift_basis", "pca")
         if kind == "pca":
             basis, explained, center = pca_basis(list(drifts.values()))
             what = "of drift variance"
@@ -142,7 +146,7 @@ def _short(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
 
 
-from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from harness.probe import ProbeContext
+from harness.core.probes import ProbeContext
 
 
 class PerplexityProbe:
@@ -75,7 +75,7 @@ def summarize(scores: Sequence[tuple[float, int]], what: str) -> dict:
     }
 
 
-from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

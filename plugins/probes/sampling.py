@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from harness.core.probes import ProbeContext
 from harness.inference import ACCEPTED, SamplingSettings
 from harness.inference import sample as sample_responses
-from harness.probe import ProbeContext
 
 BACKENDS = ACCEPTED
 """Backend spellings a probe option accepts (the old ``transformers`` among them)."""

@@ -20,8 +20,8 @@ import itertools
 from collections.abc import Sequence
 from functools import lru_cache
 
-from harness.errors import UserError
-from harness.probe import ProbeContext
+from harness.core.errors import UserError
+from harness.core.probes import ProbeContext
 
 TOKENIZERS = {"zh": "zh", "ja": "char", "th": "char"}
 DEFAULT_TOKENIZER = "13a"
@@ -79,7 +79,7 @@ def pairwise_bleu(responses: Sequence[str], lang: str) -> float:
     return sum(scores) / len(scores)
 
 
-from harness.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.plugin_manager.DEFAULT_PLUGINS)
+from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

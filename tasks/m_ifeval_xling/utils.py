@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness import taskkit
-from harness.datasets_local import load_m_ifeval
+from harness.data.sources import load_m_ifeval
+from harness.eval import taskkit
 
 FAMILY = "m_ifeval_xling"
 VERSION = 1.0
@@ -85,7 +85,7 @@ def ifeval_scoring():
         with contextlib.redirect_stdout(io.StringIO()):
             from lm_eval.tasks.ifeval import utils
     except ImportError as exc:
-        from harness.errors import UserError
+        from harness.core.errors import UserError
 
         raise UserError(f"m_ifeval_xling needs lm-eval's IFEval extras ({exc.name} is missing): "
                         "pip install 'lm-eval[ifeval]'") from None
@@ -114,7 +114,7 @@ def unsupported(row: dict) -> list[str]:
 
 def coverage(lang: str, data_dir: str | Path | None = None) -> dict[str, Any]:
     """How many prompts of ``lang`` are scored, how many are left out, and which ids cause it."""
-    from harness.datasets_local import data_dir as resolve
+    from harness.data.sources import data_dir as resolve
 
     rows = load_m_ifeval(lang, resolve(data_dir))
     missing = [unsupported(r) for r in rows]

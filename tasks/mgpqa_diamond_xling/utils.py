@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import taskkit
-from harness.datasets_local import load_gpqa_diamond
+from harness.data.sources import load_gpqa_diamond
+from harness.eval import taskkit
 
 FAMILY = "mgpqa_diamond_xling"
 VERSION = 1.1

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import taskkit
-from harness.datasets_local import load_mgsm
+from harness.data.sources import load_mgsm
+from harness.eval import taskkit
 
 FAMILY = "mgsm_xling"
 VERSION = 1.0

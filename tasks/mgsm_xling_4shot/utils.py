@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import taskkit
-from harness.datasets_local import data_dir as resolve_data_dir, load_mgsm, load_mgsm_exemplars, to_dataset_dict, with_fields
+from harness.data.sources import data_dir as resolve_data_dir, load_mgsm, load_mgsm_exemplars, to_dataset_dict, with_fields
+from harness.eval import taskkit
 
 FAMILY = "mgsm_xling_4shot"
 VERSION = 1.0

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import taskkit
-from harness.datasets_local import load_mmath
+from harness.data.sources import load_mmath
+from harness.eval import taskkit
 
 FAMILY = "mmath500_xling"
 VERSION = 1.0

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import taskkit
-from harness.datasets_local import load_mmlu_prox_lite
+from harness.data.sources import load_mmlu_prox_lite
+from harness.eval import taskkit
 
 FAMILY = "mmlu_prox_lite_xling"
 VERSION = 1.1

@@ -1,4 +1,4 @@
-"""toy_xling: the held-out split of the built-in toy corpus (harness.toydata) in the study's ten
+"""toy_xling: the held-out split of the built-in toy corpus (harness.data.toy) in the study's ten
 languages, zero-shot with the answer in \\boxed{}. Offline by construction: the embedded default
 that `harness train --model tiny` learns on, evaluated the way MGSM is.
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import taskkit
+from harness.eval import taskkit
 
 FAMILY = "toy_xling"
 VERSION = 1.0
@@ -21,7 +21,7 @@ PROBLEMS = 100
 
 
 def load_toy(lang: str, root: Path | None) -> list[dict]:
-    from harness.toydata import toy_corpus
+    from harness.data.toy import toy_corpus
 
     return [{"id": r["id"], "lang": lang, "question": r["question"], "answer": r["answer"], "kind": "number"}
             for r in toy_corpus([lang], n=PROBLEMS, seed=0, split="test")]

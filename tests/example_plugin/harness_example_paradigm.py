@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.config import option
-from harness.hookspecs import hookimpl
-from harness.paradigm import TrainContext, TrainResult
-from harness.prompts import prompt_messages
+from harness.core.config import option
+from harness.core.hookspecs import hookimpl
+from harness.core.paradigm import TrainContext, TrainResult
+from harness.lang.prompts import prompt_messages
 
 
 @dataclass

@@ -37,7 +37,7 @@ class WarmStart:
 
 @pytest.fixture(scope="session")
 def tiny_model() -> str:
-    from harness.tiny import tiny_model_path
+    from harness.inference.tiny import tiny_model_path
 
     return str(tiny_model_path())
 
@@ -45,7 +45,7 @@ def tiny_model() -> str:
 @pytest.fixture(scope="session")
 def warm_start(tiny_model, tmp_path_factory) -> WarmStart:
     """The tiny model after a short SFT on English toy_easy problems."""
-    from harness.corpora import toy_easy_corpus
+    from harness.data.corpora import toy_easy_corpus
     from harness.trainers.sft import SFTOptions, train_sft
 
     rng = random.Random(0)
@@ -63,7 +63,7 @@ def unboxed(record: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def heldout() -> list[dict]:
-    from harness.corpora import toy_easy_corpus
+    from harness.data.corpora import toy_easy_corpus
 
     return toy_easy_corpus(["en"], n=HELDOUT_PROBLEMS, seed=0, split="test")
 
@@ -91,6 +91,6 @@ def harness(*args: str) -> int:
 
 
 def read_metrics(run: Path) -> list[dict]:
-    from harness.rundir import read_jsonl
+    from harness.core.rundir import read_jsonl
 
     return list(read_jsonl(run / "metrics.jsonl"))

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from transformers import TrainerCallback
 
-from harness.models import resolve_model
-from harness.registry import load_registry
+from harness.core.registry import load_registry
+from harness.inference.models import resolve_model
 from tests.train.conftest import harness, read_metrics
 
 pytestmark = pytest.mark.slow

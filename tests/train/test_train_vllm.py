@@ -52,7 +52,7 @@ COLOCATE = textwrap.dedent('''
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from trl import GRPOTrainer
-        from harness.corpora import toy_easy_corpus
+        from harness.data.corpora import toy_easy_corpus
         from harness.trainers.grpo import GRPOOptions, grpo_arguments, grpo_dataset
 
         def emma(prompts, completions, **columns):  # a reward that always varies, so weights move

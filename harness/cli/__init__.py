@@ -1,0 +1,92 @@
+"""The ``harness`` command line: one module per command (or group), all on the app of
+:mod:`harness.cli.common`; plugins add commands through ``register_commands`` (the built-in
+``report``, ``corpus`` and ``experiment`` among them: :mod:`harness.cli.report`, ...).
+
+User errors end in one sentence and exit code 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import traceback
+import warnings
+
+# Each adds its commands to the app; this order is the order of `harness --help`.
+from harness.cli import listing, train, evaluate, probe  # noqa: F401, I001
+from harness.cli.common import app, err_console
+from harness.core.errors import UserError
+from harness.core.rundir import Terminated
+
+# Errors of the machine, not of the harness: a full disk, a read-only or forbidden folder.
+MACHINE_SAYS_NO = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def _register_plugin_commands() -> None:
+    """Add the commands plugins contribute through ``register_commands`` (the built-in report,
+    corpus and experiment commands among them); a core command keeps its name."""
+    from harness.core.plugins import PluginLoadError, PluginLoadWarning, collect, get_plugin_manager
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PluginLoadWarning)  # printed once, by loaded_catalog()
+            catalog = collect(get_plugin_manager(), kinds=("commands",))
+    except PluginLoadError:
+        return  # strict mode: the command that runs loads the plugins again and exits 2
+    core = {info.name or info.callback.__name__.lower().replace("_", "-") for info in app.registered_commands}
+    for name, command in catalog.commands.items():
+        if name in core:
+            err_console.print(f"[yellow]warning:[/] plugin {catalog.owner[('commands', name)]!r} "
+                              f"registers command {name!r}, which is a core command; ignored", highlight=False)
+        elif hasattr(command, "registered_commands"):  # a typer.Typer group
+            app.add_typer(command, name=name)
+        else:
+            app.command(name)(command)
+
+
+_register_plugin_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        app(args=argv, prog_name="harness")
+    except UserError as exc:
+        if debug:
+            traceback.print_exc()
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/] (the run directory records it; continue with --resume)")
+        sys.exit(130)
+    except Terminated as exc:
+        err_console.print(f"[yellow]stopped[/] by {exc.signal}: the run directory records it as interrupted; "
+                          f"continue with --resume", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - only the machine's refusals are turned into a sentence
+        sentence = machine_says_no(exc)
+        if sentence is None:
+            raise
+        if debug:
+            traceback.print_exc()
+        err_console.print(f"[red]error:[/] {sentence} (the run directory records the failure)",
+                          highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+def machine_says_no(exc: BaseException) -> str | None:
+    """One sentence for a full disk or a forbidden/read-only folder, wherever in the exception
+    chain it is (libraries wrap it: safetensors reports "No space left on device (os error 28)")."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in MACHINE_SAYS_NO:
+            return f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
+        for number in MACHINE_SAYS_NO:
+            if f"(os error {number})" in str(exc):
+                return f"{os.strerror(number)} ({type(exc).__name__} while writing)"
+        exc = exc.__cause__ or exc.__context__
+    return None
+

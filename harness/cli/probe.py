@@ -1,0 +1,58 @@
+"""``harness probe``: mechanism probes on a model alone (they also run after ``harness eval --probes``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from harness.cli.common import OVERWRITE_HELP, app, console, loaded_catalog, loaded_registry, make_table, reuse_mode
+from harness.core.errors import UserError
+
+
+@app.command("probe")
+def probe(
+    names: Annotated[str, typer.Argument(help="Probe(s) to run, comma-separated (see `harness ls probes`).")],
+    model: Annotated[str, typer.Option(help="Model alias, training run, eval run, path or hub id.")] = "tiny",
+    base: Annotated[Optional[str], typer.Option(help="The base model the studied one was trained from (drift).")] = None,
+    lang: Annotated[list[str], typer.Option("--lang", "-l", help="Languages: de, or en,zh,de (default: all ten).")] = [],
+    num_problems: Annotated[int, typer.Option(help="Problems per language.")] = 16,
+    k: Annotated[int, typer.Option("--k", help="Responses sampled per problem.")] = 4,
+    max_new_tokens: Annotated[int, typer.Option(help="Longest sampled response, in tokens.")] = 256,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")] = 0.95,
+    backend: Annotated[str, typer.Option(help="Sampler: hf (transformers), or vllm when installed.")] = "hf",
+    batch_size: Annotated[int, typer.Option(help="Prompts per forward pass.")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of sampling and problem selection.")] = 0,
+    data: Annotated[str, typer.Option(help="Problems: 'toy' or an MGSM mirror folder (mgsm_<lang>.tsv).")] = "toy",
+    samples: Annotated[Optional[Path], typer.Option(help="An eval run: probe its responses and questions.")] = None,
+    compare: Annotated[list[str], typer.Option(help="More trained models for drift, label=model (repeatable).")] = [],
+    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default: a new one under runs/).")] = None,
+    overwrite: Annotated[bool, typer.Option(help=OVERWRITE_HELP)] = False,
+) -> None:
+    """Run mechanism probes on a model alone (they also run after `harness eval --probes`)."""
+    from harness.probe import parse_names
+    from harness.probe.run import ProbeOptions, run_standalone
+
+    pairs = [item.partition("=") for item in compare]
+    if any(not sep or not label or not spec for label, sep, spec in pairs):
+        raise UserError("--compare takes label=model, e.g. --compare rl_de=runs/train-grpo-de")
+    run, results = run_standalone(
+        parse_names(names), model=model, base=base, languages=parse_names(lang) or None, samples_from=samples,
+        compare={label: spec for label, _, spec in pairs}, label=None, run_dir=run_dir, probes=loaded_catalog().probes, registry=loaded_registry(),
+        mode=reuse_mode(False, overwrite),
+        options=ProbeOptions(num_problems=num_problems, k=k, max_new_tokens=max_new_tokens, temperature=temperature,
+                             top_p=top_p, backend=backend, batch_size=batch_size, seed=seed, data=data),
+    )
+    for name, result in results.items():
+        rows = result.get("table") or []
+        if not rows:
+            console.print(f"[bold]{name}[/]: {result.get('skipped', 'no rows')}", highlight=False)
+            continue
+        table = make_table(name, *rows[0])
+        for row in rows:
+            table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()))
+        console.print(table)
+        console.print(f"[dim]{result.get('definition', '')}[/]", highlight=False)
+    console.print(f"probes: {run.path / 'probes.json'}", highlight=False, soft_wrap=True)

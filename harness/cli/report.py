@@ -1,0 +1,162 @@
+"""``harness report``, ``harness compare`` and ``harness pick-lang``.
+
+Top-level imports stay light (typer, rich): numpy, matplotlib and the model stack load inside the
+commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from harness.core.errors import UserError, unknown
+
+_HELP_LABEL = "A reader's name for a run: RUN=NAME (repeatable), e.g. runs/x=\"RL (De)\"."
+
+
+def _labels(items: list[str]) -> dict[str, str]:
+    pairs = [item.partition("=") for item in items]
+    if any(not sep or not key or not value for key, sep, value in pairs):
+        raise UserError("--label takes RUN=NAME, e.g. --label runs/grpo_de=\"RL (De)\"")
+    return {key: value for key, _, value in pairs}
+
+
+def _formats(text: str, known: tuple[str, ...], flag: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    for name in names:
+        if name not in known:
+            raise unknown(f"{flag} value", name, known)
+    return names
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+    app.command("compare")(compare)
+    app.command("pick-lang")(pick_lang)
+
+
+def report(
+    inputs: Annotated[list[Path], typer.Argument(help="Eval runs, probe / pick-lang runs, or folders of runs (an experiment).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md, latex, csv, html, or several: md,html.")] = "md",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write report.<ext>, figures/ and problems.csv here.")] = None,
+    base: Annotated[Optional[str], typer.Option(help="The base setup (label or run); default: the untrained model's run.")] = None,
+    reference: Annotated[Optional[str], typer.Option(help="Reference row of the ablation table (default: the base).")] = None,
+    label: Annotated[list[str], typer.Option("--label", help=_HELP_LABEL)] = [],
+    tasks: Annotated[Optional[str], typer.Option(help="Only these task families, a,b.")] = None,
+    metric: Annotated[Optional[str], typer.Option(help="Per-problem metric (default: strict_acc, else the first found).")] = None,
+    iterations: Annotated[int, typer.Option("--iterations", "-B", help="Bootstrap replicates and permutations.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of the resampling.")] = 0,
+    allow_mismatch: Annotated[bool, typer.Option("--allow-mismatch", help="Put side by side runs that differ in task version, problems, budget or prompt (marked †).")] = False,
+    figures: Annotated[str, typer.Option(help="Figure files to write with --out: png, pdf, svg (any of them).")] = "png,pdf",
+    langid: Annotated[bool, typer.Option(help="Identify response languages where no consistency probe ran.")] = True,
+) -> None:
+    """Tables of the study (per-language accuracy, Avg, Gen, ablations, consistency, probes) with
+    95% paired-bootstrap intervals, as Markdown, LaTeX, CSV or one HTML page, plus figures."""
+    from harness.report.build import ReportOptions, build_report
+    from harness.report.figures import FIGURE_FORMATS, make_figures
+    from harness.report.render import FORMATS, SUFFIXES, render
+
+    formats = _formats(fmt, FORMATS, "--format")
+    figure_formats = _formats(figures, FIGURE_FORMATS, "--figures")
+    if iterations < 100:
+        raise UserError("--iterations must be at least 100 for a 95% interval to mean anything")
+    options = ReportOptions(iterations=iterations, seed=seed, base=base, reference=reference, metric=metric,
+                            tasks=[t.strip() for t in tasks.split(",")] if tasks else None,
+                            allow_mismatch=allow_mismatch, labels=_labels(label), langid=langid)
+    built = build_report(inputs, options)
+    if out is not None or "html" in formats:
+        make_figures(built, out / "figures" if out is not None else None, figure_formats)
+    if out is None:
+        for name in formats:
+            typer.echo(render(built, name))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name in formats:
+        path = out / f"report.{SUFFIXES[name]}"
+        path.write_text(render(built, name), encoding="utf-8")
+        typer.echo(f"{name}: {path}")
+    (out / "problems.csv").write_text(built.problems.to_csv(), encoding="utf-8")
+    typer.echo(f"per-problem scores: {out / 'problems.csv'}")
+    for figure in built.figures:
+        typer.echo(f"figure {figure.key}: " + ", ".join(str(p) for p in figure.paths.values()))
+
+
+def compare(
+    a: Annotated[Path, typer.Argument(help="First eval run (A).")],
+    b: Annotated[Path, typer.Argument(help="Second eval run (B).")],
+    base: Annotated[Optional[Path], typer.Option(help="The base model's eval run, for Gen (default: A or B if untrained).")] = None,
+    tasks: Annotated[Optional[str], typer.Option(help="Only these task families, a,b.")] = None,
+    metric: Annotated[Optional[str], typer.Option(help="Per-problem metric (default: strict_acc, else the first found).")] = None,
+    iterations: Annotated[int, typer.Option("--iterations", "-B", help="Bootstrap replicates and permutations.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of the resampling.")] = 0,
+    p_value: Annotated[str, typer.Option("--p-value", help="permutation (paired, default) or bootstrap.")] = "permutation",
+    label: Annotated[list[str], typer.Option("--label", help=_HELP_LABEL)] = [],
+    allow_mismatch: Annotated[bool, typer.Option("--allow-mismatch", help="Compare runs that differ in task version, problems, budget or prompt.")] = False,
+) -> None:
+    """Paired differences A - B per language, Avg and Gen, with 95% intervals and p-values."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.report.build import ReportOptions, compare_runs
+    from harness.report.render import _num, _p
+
+    if p_value not in ("permutation", "bootstrap"):
+        raise unknown("--p-value", p_value, ("permutation", "bootstrap"))
+    options = ReportOptions(iterations=iterations, seed=seed, base=str(base) if base else None, metric=metric,
+                            tasks=[t.strip() for t in tasks.split(",")] if tasks else None,
+                            allow_mismatch=allow_mismatch, labels=_labels(label))
+    comparisons, notes = compare_runs(a, b, options, p_value)
+    console = Console()
+    for note in notes:
+        console.print(f"[yellow]mismatch:[/] {note}", highlight=False, soft_wrap=True)
+    for c in comparisons:
+        problems = sorted(set(c.problems.values()))
+        table = Table(title=f"{c.family} ({c.metric}): A = {c.a}, B = {c.b}; {'/'.join(map(str, problems))} problems "
+                            f"per language; {iterations:,} replicates; p: {p_value}", title_justify="left")
+        for column in ("metric", "A %", "B %", "A - B", "95% interval", "p", ""):
+            table.add_column(column)
+        for d in c.differences:
+            name = {"avg": "Avg", "gen": f"Gen (vs {c.base})"}.get(d.metric, d.metric)
+            verdict = "" if d.distinguishable else "not distinguishable at 95%"
+            table.add_row(name, _num(100 * d.a), _num(100 * d.b), _num(100 * d.diff, sign=True),
+                          f"[{_num(100 * d.low, sign=True)}, {_num(100 * d.high, sign=True)}]", _p(d.p), verdict)
+        console.print(table)
+
+
+def pick_lang(
+    model: Annotated[str, typer.Option(help="The base model: alias, path or hub id.")] = "tiny",
+    candidates: Annotated[str, typer.Option(help="Candidate training languages, a,b,c.")] = "en,zh,de",
+    base_eval: Annotated[Optional[Path], typer.Option("--base-eval", help="The base model's eval run: adds accuracy headroom as a signal.")] = None,
+    num_problems: Annotated[int, typer.Option(help="Problems per language (more on a GPU: 32-64).")] = 8,
+    k: Annotated[int, typer.Option("--k", "-k", help="Solutions sampled per problem (self-similarity needs 2 or more).")] = 4,
+    max_new_tokens: Annotated[int, typer.Option(help="Longest sampled solution, in tokens (on a GPU: the eval budget).")] = 96,
+    data: Annotated[str, typer.Option(help="Problems: 'toy' or an MGSM mirror folder.")] = "toy",
+    backend: Annotated[str, typer.Option(help="Sampler: hf (transformers), or vllm when installed.")] = "hf",
+    seed: Annotated[int, typer.Option(help="Seed of sampling and problem selection.")] = 0,
+    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default: a new one under runs/).")] = None,
+) -> None:
+    """Rank candidate training languages by the base model's uncertainty in each (problem
+    perplexity, self-similarity of sampled solutions, optionally accuracy headroom)."""
+    from rich.console import Console
+
+    from harness.report.picklang import PickLangRequest, print_ranking, run_pick_lang
+
+    request = PickLangRequest(model=model, candidates=[c.strip() for c in candidates.split(",") if c.strip()],
+                              base_eval=base_eval, num_problems=num_problems, k=k, max_new_tokens=max_new_tokens,
+                              data=data, backend=backend, seed=seed, run_dir=run_dir)
+    from harness.cli import common as cli
+
+    run, result = run_pick_lang(request, cli.loaded_catalog().probes, cli.loaded_registry())
+    print_ranking(Console(), result)
+    typer.echo(f"pick-lang: {run.path / 'picklang.json'}")
+
+
+from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
+
+
+@hookimpl
+def register_commands(register):
+    for command in (report, compare, pick_lang):
+        register(command)

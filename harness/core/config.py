@@ -1,0 +1,263 @@
+"""Config dataclasses as the single source of CLI flags and YAML keys.
+
+A paradigm's config is a dataclass whose fields carry ``help`` metadata (as TRL's configs do).
+The same fields become ``--flag`` options and YAML recipe keys. Precedence, lowest first:
+dataclass defaults < registry.yaml paradigm defaults < ``--config`` recipe file < flags.
+
+Every field also says where its default comes from (``source``): the study's paper, the
+defaults of the platforms it ran on (verl for RL, LlamaFactory for SFT), TRL's, or a harness
+choice with its reason. :func:`build_config` remembers which layer set each value, so a run's
+config can record the source beside every setting (:func:`config_sources`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from harness.core.errors import UserError, unknown
+
+
+SOURCES = ("paper", "verl default", "LlamaFactory default", "TRL default", "harness choice")
+USER = "user"
+_SOURCES_ATTR = "_harness_sources"
+
+
+def option(default: Any = dataclasses.MISSING, help: str = "", source: str = "", **kwargs: Any) -> Any:
+    """A dataclass field with help text and the source of its default:
+    ``lr: float = option(1e-6, help="Learning rate.", source="paper")``. ``source`` starts with
+    one of :data:`SOURCES`; a ``harness choice`` says why after a colon."""
+    if source and not source.startswith(SOURCES):
+        raise ValueError(f"source {source!r} must start with one of {SOURCES}")
+    metadata = {"help": help, "source": source}
+    if isinstance(default, (list, dict, set)):
+        value = default
+        return dataclasses.field(default_factory=lambda: type(value)(value), metadata=metadata, **kwargs)
+    return dataclasses.field(default=default, metadata=metadata, **kwargs)
+
+
+def field_source(f: dataclasses.Field) -> str:
+    return f.metadata.get("source", "")
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return dataclasses.MISSING
+
+
+def layer_source(where: str) -> str:
+    """The source label of a settings layer named ``where`` by :func:`build_config`'s callers."""
+    if where.startswith("train_defaults of model "):
+        return "model alias " + where.removeprefix("train_defaults of model ").strip("'\"")
+    if where.startswith("recipe "):
+        return where
+    if re.fullmatch(r".+\.ya?ml:\d+", where):  # registry.yaml:LINE, as Registry.paradigm_defaults names it
+        return f"registry recipe ({where})"
+    return f"{USER} (--config {where})" if where else USER
+
+
+def fields(config_class: type) -> list[dataclasses.Field]:
+    if not dataclasses.is_dataclass(config_class):
+        raise TypeError(f"{config_class!r} is not a dataclass")
+    return [f for f in dataclasses.fields(config_class) if f.init]
+
+
+def flag_name(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
+
+
+def _resolved_types(config_class: type) -> dict[str, Any]:
+    return typing.get_type_hints(config_class)
+
+
+def _base_type(tp: Any) -> tuple[Any, bool]:
+    """(underlying type, optional?) of an annotation such as ``int | None``."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return tp, False
+
+
+def coerce(value: Any, tp: Any, name: str) -> Any:
+    """Turn a YAML or command-line value into the field's type, or raise a UserError."""
+    base, optional = _base_type(tp)
+    if value is None or (optional and isinstance(value, str) and value.lower() in {"none", "null"}):
+        if optional:
+            return None
+        raise UserError(f"{name} must not be empty")
+    origin = typing.get_origin(base)
+    try:
+        if base is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(value)
+        if origin in (list, tuple) or base in (list, tuple):
+            (item_type,) = typing.get_args(base)[:1] or (str,)
+            items = value.split(",") if isinstance(value, str) else list(value)
+            items = [coerce(i.strip() if isinstance(i, str) else i, item_type, name) for i in items if i != ""]
+            return items if (origin or base) is list else tuple(items)
+        if base is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
+        if base is float:
+            return float(value)
+        if base is str:
+            return str(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{name} must be {getattr(base, '__name__', base)}, got {value!r}") from None
+    return value
+
+
+def build_config(
+    config_class: type,
+    *layers: Mapping[str, Any],
+    args: Sequence[str] = (),
+    where: Sequence[str] = (),
+) -> Any:
+    """Build ``config_class`` from mapping layers (lowest precedence first), then flags.
+
+    ``where`` names each layer for error messages (a file and line, say); an unknown key or
+    flag raises a UserError suggesting the closest field.
+    """
+    hints = _resolved_types(config_class)
+    known = {f.name: f for f in fields(config_class)}
+    names = list(known)
+    values: dict[str, Any] = {}
+    sources = {f.name: field_source(f) for f in known.values()}
+
+    def set_value(name: str, value: Any, source: str) -> None:
+        # A layer that restates the value it would get anyway does not take over its source
+        # (a replayed run config keeps the sources of the run it replays).
+        current = values.get(name, _default(known[name]))
+        if value != current or not sources[name]:
+            sources[name] = source
+        values[name] = value
+
+    for i, layer in enumerate(layers):
+        origin = where[i] if i < len(where) else ""
+        recorded = _recorded_sources(origin)
+        for key, value in layer.items():
+            norm = key.replace("-", "_")
+            if norm not in names:
+                raise unknown(f"{config_class.__name__} key", key, names, where=origin)
+            set_value(norm, coerce(value, hints[norm], key), recorded.get(norm) or layer_source(origin))
+    if args:
+        namespace = parser_for(config_class).parse_args(list(args))
+        for key, value in vars(namespace).items():
+            if value is not None:
+                set_value(key, coerce(value, hints[key], flag_name(key)), f"{USER} ({flag_name(key)})")
+    try:
+        config = config_class(**values)
+    except TypeError as exc:  # a required field without value
+        raise UserError(f"{config_class.__name__}: {exc}") from None
+    object.__setattr__(config, _SOURCES_ATTR, sources)
+    return config
+
+
+def _recorded_sources(where: str) -> dict[str, str]:
+    """The sources a run's config.yaml recorded (``paradigm_config_sources``), when the layer
+    named ``where`` is one: a replayed run keeps the sources of the run it replays."""
+    if not where.endswith((".yaml", ".yml")):
+        return {}
+    from pathlib import Path
+
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(where).expanduser().read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    recorded = data.get("paradigm_config_sources") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
+
+
+def config_sources(config: Any) -> dict[str, str]:
+    """Where each setting of ``config`` comes from: the field's source, or the layer that set it
+    (``registry recipe``, ``model alias tiny``, ``user (--flag)``); for a config built without
+    :func:`build_config`, the fields' sources."""
+    recorded = getattr(config, _SOURCES_ATTR, None)
+    if recorded is not None:
+        return dict(recorded)
+    return {f.name: field_source(f) for f in fields(type(config))}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print usage and exit; we want a UserError
+        if "unrecognized arguments" in message:
+            flag = message.split(":", 1)[1].split()[0]
+            choices = [a for action in self._actions for a in action.option_strings]
+            raise unknown("option", flag, choices)
+        raise UserError(message)
+
+
+def parser_for(config_class: type, prog: str | None = None) -> argparse.ArgumentParser:
+    """An argparse parser with one flag per field (values are coerced later by ``coerce``)."""
+    parser = _Parser(prog=prog, add_help=False, allow_abbrev=False)
+    hints = _resolved_types(config_class)
+    for f in fields(config_class):
+        base, _ = _base_type(hints[f.name])
+        kwargs: dict[str, Any] = {"dest": f.name, "default": None, "help": f.metadata.get("help", "")}
+        # Both spellings, as TRL's HfArgumentParser accepts them: --learning-rate and --learning_rate.
+        flags = list(dict.fromkeys([flag_name(f.name), f"--{f.name}"]))
+        if base is bool:
+            kwargs.update(nargs="?", const="true", metavar="BOOL")
+            negative = list(dict.fromkeys([f"--no-{f.name.replace('_', '-')}", f"--no_{f.name}"]))
+            parser.add_argument(*negative, dest=f.name, action="store_const", const="false", default=None,
+                                help=argparse.SUPPRESS)
+        else:
+            kwargs["metavar"] = getattr(base, "__name__", "VALUE").upper()
+        parser.add_argument(*flags, **kwargs)
+    return parser
+
+
+def describe(config_class: type, defaults: Mapping[str, Any] | None = None) -> list[tuple[str, str, str, str]]:
+    """(flag, type, default, help) per field, for help screens and docs; ``defaults`` (a
+    recipe's) replace the dataclass defaults they name."""
+    hints = _resolved_types(config_class)
+    defaults = defaults or {}
+    rows = []
+    for f in fields(config_class):
+        if f.name in defaults:
+            default = repr(defaults[f.name])
+        elif f.default is not dataclasses.MISSING:
+            default = repr(f.default)
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = repr(f.default_factory())  # type: ignore[misc]
+        else:
+            default = "required"
+        base, optional = _base_type(hints[f.name])
+        type_name = getattr(base, "__name__", str(base)) + (" | None" if optional else "")
+        rows.append((flag_name(f.name), type_name, default, f.metadata.get("help", "")))
+    return rows
+
+
+def provenance(config_class: type, defaults: Mapping[str, Any] | None = None,
+               recipe: str = "") -> list[tuple[str, str, str, str, str]]:
+    """(flag, type, default, source, help) per field: :func:`describe` with the source of each
+    default; ``defaults`` (registry recipe ``recipe``'s) replace the dataclass defaults they
+    name, and keep the field's source where they restate it."""
+    config = build_config(config_class, defaults or {}, where=[f"recipe {recipe or config_class.__name__}"])
+    sources = config_sources(config)
+    return [(flag, tp, default, sources[name], text)
+            for (flag, tp, default, text), name in zip(describe(config_class, defaults),
+                                                       [f.name for f in fields(config_class)])]
+
+
+def as_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config)

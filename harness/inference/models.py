@@ -1,0 +1,118 @@
+"""Resolving what a user names with ``--model``: an alias, a run directory, a path or a hub id."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.core.errors import UserError, did_you_mean
+from harness.core.registry import Registry
+from harness.core.rundir import CONFIG, RESULT, RunDir
+
+BUILTIN_TINY = "builtin:tiny"
+
+
+def resolve_model(spec: str, registry: Registry) -> str:
+    """The path or hub id to load for ``spec``.
+
+    - a registry alias (``tiny``, ``qwen2.5-3b``) resolves to its ``path``;
+    - ``builtin:tiny`` builds (once, offline) and returns the tiny model;
+    - a run directory of ``harness train`` resolves to the final model it recorded;
+    - any other existing directory is returned as it is; anything else is taken as a hub id.
+    """
+    target = registry.resolve_model(spec)
+    if target == BUILTIN_TINY:
+        from harness.inference.tiny import tiny_model_path
+
+        return str(tiny_model_path())
+    path = Path(target).expanduser()
+    if (path / RESULT).is_file():
+        try:
+            result = json.loads((path / RESULT).read_text(encoding="utf-8"))
+            recorded = result["model_path"]
+        except (ValueError, KeyError, TypeError):
+            raise UserError(f"{path / RESULT} is not a training result (no model_path)") from None
+        model = RunDir(path).resolve(recorded)
+        if not model.exists():
+            raise UserError(f"run {path} recorded model {model}, which no longer exists")
+        check_model_dir(model)
+        return str(model)
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise UserError(f"{path} is neither a model directory (no config.json) nor a training run")
+        check_model_dir(path)
+        return str(path)
+    if target.startswith((".", "/", "~")) or target.count("/") > 1:  # a path: hub ids are org/name
+        raise UserError(f"model path {target} does not exist")
+    if "/" not in target:
+        # Not an alias, not a folder here, and no org/name hub id: a typo far more often than one
+        # of the few hub models without an organisation.
+        raise UserError(f"unknown model {target!r} (not an alias, a folder or an org/name hub id)"
+                        f"{did_you_mean(target, registry.models)}")
+    return target
+
+
+def resolve_studied_model(spec: str, registry: Registry) -> str:
+    """A loadable model path for: a model folder; an eval run (or its results.json), whose
+    evaluated model it is; a model alias, training run or hub id (:func:`resolve_model`)."""
+    path = Path(str(spec)).expanduser()
+    if (path / "config.json").is_file():
+        return str(path)
+    results = path / "results.json" if path.is_dir() else path
+    if results.name == "results.json" and results.is_file():
+        evaluated = (json.loads(results.read_text(encoding="utf-8")).get("harness") or {}).get("model_path")
+        if evaluated:
+            return str(evaluated)
+    return resolve_model(str(spec), registry)
+
+
+def trained_with_consistency_prompt(spec: str) -> bool:
+    """Whether ``spec`` is a training run whose paradigm used the consistency prompt, so that its
+    evaluation can use the same prompt (train/eval prompt drift is this field's classic bug)."""
+    import yaml
+
+    config = Path(spec).expanduser() / CONFIG
+    if not (config.is_file() and (config.parent / RESULT).is_file()):
+        return False
+    settings = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    return bool((settings.get("paradigm_config") or {}).get("consistency_prompt"))
+
+
+WEIGHT_FILES = ("*.safetensors", "*.bin", "*.pt", "*.gguf")
+
+
+def check_model_dir(path: Path) -> None:
+    """What a model folder can get wrong, found before a library loads it: an unreadable
+    config.json, no weights, a truncated safetensors file (one sentence naming the file)."""
+    from harness.core.files import read_text
+
+    config = path / "config.json"
+    try:
+        data = json.loads(read_text(config, "model config"))
+    except ValueError as exc:
+        raise UserError(f"{config} is not valid JSON ({exc}); the model folder is damaged") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{config} is not a model config (a JSON object)")
+    weights = [w for pattern in WEIGHT_FILES for w in sorted(path.glob(pattern))]
+    if not weights:
+        raise UserError(f"model folder {path} has no weights (no *.safetensors or *.bin file)")
+    for file in weights:
+        if file.suffix == ".safetensors":
+            _check_safetensors(file)
+
+
+def _check_safetensors(file: Path) -> None:
+    """The header of a safetensors file says how long the file must be: a shorter one was cut
+    off (a copy or download that did not finish)."""
+    size = file.stat().st_size
+    try:
+        with open(file, "rb") as handle:
+            header_len = int.from_bytes(handle.read(8), "little")
+            if header_len <= 0 or 8 + header_len > size:
+                raise ValueError("header longer than the file")
+            header = json.loads(handle.read(header_len))
+        end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+    except (ValueError, KeyError, TypeError, IndexError):
+        raise UserError(f"{file} is not a readable safetensors file (damaged or truncated)") from None
+    if 8 + header_len + end > size:
+        raise UserError(f"{file} is truncated: {size:,} bytes of {8 + header_len + end:,}; copy or save the model again")

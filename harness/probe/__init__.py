@@ -1,0 +1,174 @@
+"""The probe stage: running probes on a model and gathering what they look at.
+
+The probe interface itself (``Probe``, ``ProbeContext``) is :mod:`harness.core.probes`; here are
+:func:`run_probes`, which writes ``probes.json`` of a run, and the inputs probes read: problems
+(:func:`load_problems`) and an eval run's responses (:func:`read_eval_samples`). The
+``harness probe`` command is :mod:`harness.probe.run`; the ``post_eval`` hook that runs probes
+after an evaluation is :mod:`harness.probe.post_eval`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.core.errors import UserError, unknown
+from harness.core.literals import LITERALS
+from harness.core.probes import PROBES_FILE, ProbeContext, check_probe, parse_names
+from harness.core.rundir import RunDir
+
+__all__ = ["PROBES_FILE", "ProbeContext", "load_problems", "parse_names", "read_eval_samples", "run_probes",
+           "write_results"]
+
+
+def run_probes(names: str | Iterable[str], context: ProbeContext,
+               probes: Mapping[str, Any]) -> dict[str, dict]:
+    """Run the named probes on ``context`` and write their results to ``<run>/probes.json``.
+
+    ``probes`` maps names to probes (the catalog's, from whoever loaded the plugins). An unknown
+    name is a :class:`UserError` suggesting the closest one, raised before any probe runs.
+    """
+    wanted = parse_names(names)
+    for name in wanted:
+        if name not in probes:
+            raise unknown("probe", name, probes)
+    results: dict[str, dict] = {}
+    for name in wanted:
+        check_probe(probes[name])
+        results[name] = probes[name].run(context) or {}
+    write_results(context.run, results)
+    return results
+
+
+def write_results(run: RunDir, results: Mapping[str, dict]) -> Path:
+    """Merge ``results`` into ``probes.json`` (probes run earlier in this run keep theirs)."""
+    path = run.path / PROBES_FILE
+    merged = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    merged.update(results)
+    return run.write_json(PROBES_FILE, merged)
+
+
+# --- inputs: problems and eval samples ------------------------------------------------------------
+
+
+def load_problems(data: str | Path, languages: Sequence[str], n: int, seed: int = 0) -> dict[str, list[dict]]:
+    """``n`` problems per language: ``toy`` (the built-in corpus, test split) or an MGSM mirror
+    folder (``mgsm_<lang>.tsv``, question TAB answer, no header). The same ``n`` row numbers are
+    taken in every language, so the problems are translations of each other."""
+    if str(data) == "toy":
+        from harness.data.toy import toy_corpus
+
+        try:
+            records = toy_corpus(languages, n=n, seed=seed, split="test")
+        except ValueError as exc:
+            raise UserError(f"probe data 'toy': {exc}") from None
+        return {lang: [r for r in records if r["lang"] == lang] for lang in languages}
+    folder = Path(data).expanduser()
+    if (folder / "mgsm").is_dir() and not any(folder.glob("mgsm_*.tsv")):
+        folder = folder / "mgsm"
+    if not folder.is_dir():
+        raise UserError(f"probe data {data} is neither 'toy' nor a folder of mgsm_<lang>.tsv files")
+    problems = {}
+    for lang in languages:
+        problems[lang] = _read_mgsm(folder / f"mgsm_{lang}.tsv", lang)
+    size = min(len(rows) for rows in problems.values())
+    rows = sorted(random.Random(seed).sample(range(size), min(n, size)))
+    return {lang: [problems[lang][i] for i in rows] for lang in languages}
+
+
+def _read_mgsm(path: Path, lang: str) -> list[dict]:
+    from harness.data.sources import read_tsv_pairs
+
+    if not path.is_file():
+        raise UserError(f"probe data: {path} does not exist (MGSM has no {lang!r} file there)")
+    return [{"id": f"mgsm-{i}", "lang": lang, "question": question.strip(), "answer": answer}
+            for i, (question, answer) in enumerate(read_tsv_pairs(path))]
+
+
+def read_eval_samples(path: Path) -> dict[str, dict[str, list[dict]]]:
+    """The responses of an eval run: task -> language -> [{id, lang, question, answer, responses}].
+
+    Reads every ``samples_<task>*.jsonl`` under ``path``: ``harness eval`` writes
+    ``samples_<task>[_run<i>].jsonl``, plain lm-eval ``samples_<task>_<date>.jsonl``; lm-eval
+    writes one line per document per filter, and the first filter's line stands for the document.
+    The responses of one document in several runs are pooled. A task's language is its documents'
+    ``lang`` field, else the suffix of its name (``mgsm_xling_de`` -> ``de``); tasks of one family
+    (``mgsm_xling_de``, ``mgsm_xling_zh``) share the family's entry.
+    """
+    merged: dict[tuple[str, str, str], dict] = {}
+    for file in sorted(Path(path).rglob("samples_*.jsonl")):
+        task = _task_of(file)
+        seen: set[Any] = set()
+        for line in file.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line) if line.strip() else None
+            except json.JSONDecodeError:  # a torn last line of a killed writer
+                continue
+            if not isinstance(record, dict) or record.get("doc_id") in seen:
+                continue
+            seen.add(record.get("doc_id"))
+            doc = record.get("doc") or {}
+            lang = doc.get("lang") or _lang_of_task(task)
+            if lang is None:
+                continue
+            doc_id = str(doc.get("id", record.get("doc_id")))
+            entry = merged.setdefault((_family_of(task, lang), lang, doc_id), {
+                "id": doc_id, "lang": lang, "question": _question_of(doc),
+                "answer": str(doc.get("answer", record.get("target", ""))), "responses": []})
+            entry["responses"] += _flatten(record.get("resps", []))
+    samples: dict[str, dict[str, list[dict]]] = {}
+    for (family, lang, _), entry in merged.items():
+        samples.setdefault(family, {}).setdefault(lang, []).append(entry)
+    return samples
+
+
+_SUFFIXES = (re.compile(r"_run\d+$"), re.compile(r"_\d{4}-\d{2}-\d{2}T[\d.:-]+$"))
+
+
+def _task_of(file: Path) -> str:
+    task = file.stem[len("samples_"):]
+    for suffix in _SUFFIXES:
+        task = suffix.sub("", task)
+    return task
+
+
+def _lang_of_task(task: str) -> str | None:
+    suffix = task.rsplit("_", 1)[-1]
+    return suffix if suffix in LITERALS else None
+
+
+def _family_of(task: str, lang: str) -> str:
+    """Tasks of one family in several languages (mgsm_xling_de, mgsm_xling_zh) share one entry."""
+    return task[: -len(lang) - 1] if task.endswith(f"_{lang}") else task
+
+
+def _question_of(doc: Mapping[str, Any]) -> str:
+    for key in ("question", "problem", "input", "query"):
+        if isinstance(doc.get(key), str):
+            return doc[key]
+    return ""
+
+
+def _flatten(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in _flatten(item)]
+    return []
+
+
+def problems_from_samples(samples: Mapping[str, Mapping[str, list[dict]]], languages: Sequence[str],
+                          n: int) -> dict[str, list[dict]]:
+    """The first ``n`` questions per language of an eval run (its first task that has them)."""
+    problems: dict[str, list[dict]] = {}
+    for lang in languages:
+        for by_lang in samples.values():
+            records = [r for r in by_lang.get(lang, []) if r["question"]]
+            if records:
+                problems[lang] = [{k: r[k] for k in ("id", "lang", "question", "answer")} for r in records[:n]]
+                break
+    return problems

@@ -1,0 +1,241 @@
+"""What ``harness train`` does between parsing flags and calling a paradigm: resolve the
+paradigm, its config, the data and the model (in that order: what the user can get wrong fails
+before any model is built or loaded), open the run directory, record what happened.
+
+A run's ``config.yaml`` is itself a valid ``--config``: ``harness train --config
+runs/X/config.yaml`` replays run X into a new run directory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from harness.core.config import as_dict, build_config, fields
+from harness.core.errors import UserError, did_you_mean, unknown
+from harness.core.paradigm import TrainContext, TrainResult
+from harness.core.plugins import Catalog
+from harness.core.registry import Registry
+from harness.core.rundir import CONFIG, RESULT, RunDir, check_reuse, hash_records, run_lifecycle
+from harness.data.corpora import find_corpus, language_counts
+from harness.inference.models import resolve_model
+
+log = logging.getLogger("harness.train")
+
+# Settings that a --resume may change: they do not change what is trained.
+RESUMABLE_CHANGES = {"progress", "logging_steps", "report_to", "log_completions", "progress_every"}
+
+
+@dataclass
+class TrainRequest:
+    plugin: str | None = None
+    languages: list[str] = field(default_factory=lambda: ["en"])
+    model: str = "tiny"
+    data: str = "toy"
+    data_dir: str | None = None
+    num_problems: int | None = None
+    recipe: Path | None = None
+    seed: int = 0
+    run_dir: Path | None = None
+    mode: str = "new"
+    """How to treat an existing --run-dir: new (refuse), resume or overwrite."""
+    plugin_args: list[str] = field(default_factory=list)
+    given: set[str] = field(default_factory=set)
+    """The request fields the user set on the command line (they beat a replayed run config)."""
+
+    @property
+    def resume(self) -> bool:
+        return self.mode == "resume"
+
+
+def parse_languages(values: list[str], registry: Registry) -> list[str]:
+    """``["de"]``, ``["en,zh,de"]`` or ``["en", "zh"]`` as a checked list of language codes."""
+    langs = [code.strip() for value in values for code in value.split(",") if code.strip()]
+    for code in langs:
+        if code not in registry.languages:
+            raise unknown("language", code, registry.languages)
+    if len(set(langs)) != len(langs):
+        raise UserError(f"--lang lists a language twice: {', '.join(langs)}")
+    if not langs:
+        raise UserError("--lang needs at least one language")
+    return langs
+
+
+# --- recipes and replayed run configs ------------------------------------------------------------
+
+# Keys of a run's config.yaml that set the request (the rest of a run config is informational).
+REQUEST_KEYS = {"plugin": "plugin", "lang": "languages", "model": "model", "data": "data",
+                "data_dir": "data_dir", "num_problems": "num_problems", "seed": "seed"}
+INFORMATIONAL_KEYS = {"command", "resolved_model", "paradigm_plugin", "harness_version", "paradigm_config_sources"}
+
+
+def read_recipe(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    from harness.core.files import read_mapping
+
+    return read_mapping(path, "recipe file")
+
+
+def apply_recipe(req: TrainRequest, recipe: dict, path: Path | None) -> dict:
+    """Split ``recipe`` into request fields (set on ``req`` unless given on the command line) and
+    paradigm settings (returned). A plain recipe is all settings; a run's config.yaml holds the
+    settings under ``paradigm_config`` beside the request."""
+    if "paradigm_config" not in recipe:
+        return recipe
+    for key, value in recipe.items():
+        if key == "paradigm_config" or key in INFORMATIONAL_KEYS:
+            continue
+        if key not in REQUEST_KEYS:
+            raise UserError(f"{path}: unknown key {key!r} in a run config"
+                            f"{did_you_mean(key, [*REQUEST_KEYS, 'paradigm_config'])}")
+        target = REQUEST_KEYS[key]
+        if target not in req.given and value is not None:
+            setattr(req, target, [value] if target == "languages" and isinstance(value, str) else value)
+    settings = recipe["paradigm_config"] or {}
+    if not isinstance(settings, dict):
+        raise UserError(f"{path}: paradigm_config must be a mapping of settings")
+    return settings
+
+
+def base_alias(spec: str, registry: Registry, depth: int = 8) -> str:
+    """The model alias a run directory was trained from, following runs of runs (``runs/grpo``
+    from ``runs/sft`` from ``tiny`` is ``tiny``); ``spec`` itself when it is no run."""
+    for _ in range(depth):
+        if spec in registry.models:
+            return spec
+        config = Path(spec).expanduser() / CONFIG
+        if not config.is_file():
+            return spec
+        try:
+            parent = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("model")
+        except (yaml.YAMLError, UnicodeDecodeError, AttributeError):
+            return spec
+        if not isinstance(parent, str):
+            return spec
+        spec = parent  # a run records its --model as given (a relative path: to the cwd it ran in)
+    return spec
+
+
+def model_defaults(registry: Registry, spec: str, config_class: type) -> dict:
+    """The model alias's ``train_defaults`` that ``config_class`` has fields for (the embedded
+    default sizes its runs for a CPU; real models keep the paradigm's defaults). A run directory
+    inherits them from the alias it was trained from."""
+    entry = registry.models.get(base_alias(spec, registry)) or {}
+    names = {f.name for f in fields(config_class)}
+    return {k: v for k, v in (entry.get("train_defaults") or {}).items() if k in names}
+
+
+def run_config(req: TrainRequest, plugin: str, model: str, config: Any) -> dict:
+    """The run's config.yaml: a valid ``--config`` that replays this run."""
+    from harness.core.config import config_sources
+
+    return {
+        "plugin": req.plugin, "lang": req.languages, "model": req.model, "data": req.data,
+        "data_dir": req.data_dir, "num_problems": req.num_problems, "seed": req.seed,
+        "paradigm_config": as_dict(config),
+        # Where each setting's value comes from (paper, verl default, model alias tiny, user, ...).
+        "paradigm_config_sources": config_sources(config),
+        "command": "train", "paradigm_plugin": plugin, "resolved_model": model,
+    }
+
+
+def check_resume_settings(run_dir: Path, new: dict) -> None:
+    """Refuse a --resume whose settings differ from the run's own in what is trained."""
+    old_path = run_dir / CONFIG
+    if not old_path.is_file():
+        return
+    from harness.core.files import read_mapping
+
+    old = read_mapping(old_path, "run config")
+    if "paradigm_config" not in old:
+        return  # a run from before config.yaml was replayable: nothing reliable to compare
+    changed = [k for k in ("plugin", "lang", "model", "data", "num_problems", "seed") if old.get(k) != new.get(k)]
+    old_settings, new_settings = old.get("paradigm_config") or {}, new["paradigm_config"]
+    changed += [k for k in sorted(set(old_settings) | set(new_settings))
+                if k not in RESUMABLE_CHANGES and old_settings.get(k) != new_settings.get(k)]
+    if changed:
+        raise UserError(f"--resume with settings that differ from the run's ({', '.join(changed)}); "
+                        f"resume with the same settings (harness train --resume --config {old_path}) "
+                        f"or start a new run")
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def run_training(req: TrainRequest, *, catalog: Catalog, registry: Registry, console: Console) -> TrainResult:
+    settings = apply_recipe(req, read_recipe(req.recipe), req.recipe)
+    if not req.plugin:
+        raise UserError("harness train needs --plugin NAME (see `harness ls paradigms`)")
+    plugin, defaults, defaults_where = registry.paradigm_defaults(req.plugin)
+    if plugin not in catalog.paradigms:
+        raise unknown("plugin", req.plugin, set(catalog.paradigms) | set(registry.paradigms))
+    paradigm = catalog.paradigms[plugin]
+    languages = parse_languages(req.languages, registry)
+    req.languages = languages
+    # The model's sizes beat the recipe's paper-scale defaults; a recipe file and flags beat both.
+    config = build_config(
+        paradigm.config_class, defaults, model_defaults(registry, req.model, paradigm.config_class), settings,
+        args=req.plugin_args, where=[defaults_where, f"train_defaults of model {req.model!r}", str(req.recipe or "")],
+    )
+    if getattr(config, "report_to", "none") != "none":
+        from harness.trainers.common import report_to
+
+        report_to(config.report_to)  # a misspelt tracker fails here, not after the run directory exists
+    if req.num_problems is not None and req.num_problems < 1:
+        raise UserError(f"--num-problems must be at least 1, got {req.num_problems}")
+    if req.data_dir and not Path(req.data_dir).expanduser().is_dir():
+        raise UserError(f"--data-dir {req.data_dir} is not a directory")
+    corpus = find_corpus(req.data, catalog.corpora)
+    train = corpus.load(languages, split="train", n=req.num_problems, seed=req.seed, data_dir=req.data_dir)
+    heldout = corpus.load(languages, split="test", seed=req.seed, data_dir=req.data_dir) if corpus.held_out else []
+    if req.resume and req.run_dir is not None:
+        # The run's model reference is compared as given, before resolving (which may build a model).
+        check_resume_settings(req.run_dir, run_config(req, plugin, "", config))
+    check_reuse(req.run_dir, req.mode)  # before the model is built or loaded
+    model = resolve_model(req.model, registry)
+
+    with run_lifecycle(
+        "train", f"{req.plugin}-{'-'.join(languages)}", path=req.run_dir, mode=req.mode,
+        config=run_config(req, plugin, model, config), seed=req.seed,
+        data_hashes={"train": hash_records(train), "heldout": hash_records(heldout)},
+        language_counts={"train": language_counts(train), "heldout": language_counts(heldout) if heldout else {}},
+        # Readings of the study that change what a run is, kept where a reader of runs looks first.
+        **{k: getattr(config, k) for k in ("mixture", "sampler_model") if hasattr(config, k)},
+    ) as run:
+        context = TrainContext(
+            model=model, languages=languages, datasets={"train": train, "eval": heldout},
+            output_dir=run.path, seed=req.seed, log=run.append_metrics, resume=req.resume,
+            paradigms=catalog.paradigms, registry=registry, rewards=catalog.rewards,
+            resolve_model=lambda spec: resolve_model(spec, registry),
+        )
+        console.print(f"[bold]train[/] {req.plugin} on {', '.join(languages)} from {_shown(req.model, model)} "
+                      f"→ {run.path}", highlight=False, soft_wrap=True)
+        log.info("training %s (plugin %s) on %s from %s", req.plugin, plugin, languages, model)
+        result = paradigm.train(context, config)
+        run.write_json(RESULT, result.to_json(base=run.path))
+        _plot_curves(run)
+    console.print(f"[green]done[/] final model: {result.model_path}", highlight=False, soft_wrap=True)
+    if result.metrics:
+        console.print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                               for k, v in result.metrics.items()), highlight=False, soft_wrap=True)
+    return result
+
+
+def _shown(spec: str, resolved: str) -> str:
+    return spec if spec == resolved else f"{spec} ({resolved})"
+
+
+def _plot_curves(run: RunDir) -> None:
+    """training_curves.png from the metrics log; a plot is a convenience, never a failure."""
+    from harness.trainers.curves import plot_training_curves
+
+    try:
+        plot_training_curves(run.path / "metrics.jsonl", run.path / "training_curves.png")
+    except Exception as exc:  # noqa: BLE001 - a broken plot must not lose a finished training
+        log.warning("no training curves: %s", exc)
