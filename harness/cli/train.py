@@ -11,6 +11,11 @@ from harness.cli.common import (
     OVERWRITE_HELP, RESUME_HELP, app, console, loaded_catalog, loaded_registry, make_table, reuse_mode, typed_flags,
 )
 from harness.core.errors import unknown
+from harness.data.corpora import BUILTIN_CORPORA
+
+DATA_HELP = ("Training data: " + ", ".join(n for n, c in BUILTIN_CORPORA.items() if c.generate) + " (built in), "
+             + ", ".join(n for n, c in BUILTIN_CORPORA.items() if not c.generate)
+             + " (hub or --data-dir mirror), a corpus a plugin registers, or a JSONL file or folder.")
 
 
 def _print_plugin_help(paradigm, defaults: dict, recipe: str) -> None:
@@ -33,8 +38,7 @@ def train(
     plugin: Annotated[Optional[str], typer.Option("--plugin", "-p", help="Paradigm plugin or registry recipe.")] = None,
     lang: Annotated[list[str], typer.Option("--lang", "-l", help="Training language(s): de, or en,zh,de.")] = ["en"],
     model: Annotated[str, typer.Option(help="Model alias, run directory, path or hub id.")] = "tiny",
-    data: Annotated[str, typer.Option(help="Training data: toy, toy_easy (built in), gsm8k, gsm8k_parallel, luffy "
-                                           "(hub or --data-dir mirror), or a JSONL file or folder.")] = "toy",
+    data: Annotated[str, typer.Option(help=DATA_HELP)] = "toy",
     data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Local data mirror for named corpora (default: $HARNESS_DATA_DIR, else the HF hub).")] = None,
     num_problems: Annotated[Optional[int], typer.Option(help="Problems per language (default: all; toy: 200).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML recipe, or a run's config.yaml to replay it.")] = None,
