@@ -10,7 +10,7 @@ import pytest
 
 from harness.core.literals import LITERALS, STUDY_LANGUAGES
 from harness.core.registry import load_registry
-from harness.data import sources as datasets_local
+from harness.data import sources
 from harness.eval.tasks import task_families
 from harness.tasks import TASKS_DIR
 from tests.helpers import task_utils
@@ -37,9 +37,9 @@ def test_a_task_group_holds_the_study_languages_its_benchmark_has(family):
 
 
 @pytest.mark.parametrize(("family", "provided"), [
-    ("mmath500_xling", datasets_local.MMATH_LANGUAGES),
-    ("mlogiqa_xling", datasets_local.MLOGIQA_LANGUAGES),
-    ("m_ifeval_xling", datasets_local.M_IFEVAL_LANGUAGES),
+    ("mmath500_xling", sources.MMATH_LANGUAGES),
+    ("mlogiqa_xling", sources.MLOGIQA_LANGUAGES),
+    ("m_ifeval_xling", sources.M_IFEVAL_LANGUAGES),
 ])
 def test_the_loaders_provide_every_language_a_task_asks_for(family, provided):
     utils = task_utils(family)
