@@ -13,7 +13,8 @@ from harness.core.literals import STUDY_LANGUAGES
 from harness.core.plugins import get_catalog
 from harness.core.registry import load_registry
 from harness.eval import run as evaluation
-from harness.eval.run import EvalRequest, combine_runs, generation_overrides, run_eval
+from harness.eval.results import combine_runs
+from harness.eval.run import EvalRequest, generation_overrides, run_eval
 from harness.eval.tasks import task_families
 from tests.helpers import run_cli
 

