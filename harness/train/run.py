@@ -21,7 +21,7 @@ from harness.core.errors import UserError, did_you_mean, unknown
 from harness.core.paradigm import TrainContext, TrainResult
 from harness.core.plugins import Catalog
 from harness.core.registry import Registry
-from harness.core.rundir import CONFIG, RESULT, RunDir, check_reuse, hash_records, run_lifecycle
+from harness.core.rundir import CONFIG, METRICS, RESULT, RunDir, check_reuse, hash_records, run_lifecycle
 from harness.data.corpora import find_corpus, language_counts
 from harness.inference.models import resolve_model
 
@@ -236,6 +236,6 @@ def _plot_curves(run: RunDir) -> None:
     from harness.trainers.curves import plot_training_curves
 
     try:
-        plot_training_curves(run.path / "metrics.jsonl", run.path / "training_curves.png")
+        plot_training_curves(run.path / METRICS, run.path / "training_curves.png")
     except Exception as exc:  # noqa: BLE001 - a broken plot must not lose a finished training
         log.warning("no training curves: %s", exc)
