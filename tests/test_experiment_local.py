@@ -4,7 +4,10 @@ Gen) and probes; a failing cell blocks only its dependants; a rerun runs nothing
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -81,3 +84,38 @@ def test_reduced_toy_experiment_end_to_end(tmp_path):
     assert "done" in rows["train-sft-de"] and "failed" in rows["train-sft_broken-de"]
     assert "blocked" in rows["eval-sft_broken-de"]
     assert "4/7 cells done" in shown.stdout
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_running_cell_which_records_itself_interrupted(tmp_path):
+    def edit(registry: dict) -> None:
+        toy = {k: v for k, v in registry["experiments"]["toy"].items() if k != "probes"}
+        registry["experiments"] = {"toy_stop": {
+            **toy, "paradigms": ["sft"], "languages": ["de"], "eval": {"limit": 1, "max_gen_toks": 8},
+            "train_args": {"sft": {"max_steps": 2000, "save_steps": 10_000, "learning_rate": 1.0e-3,
+                                   "batch_size": 16}},
+        }}
+
+    registry, root = write_registry(tmp_path, edit), tmp_path / "exps"
+    plan = json.loads(harness(registry, "experiment", "plan", "toy_stop", "--json", "--root", str(root)).stdout)
+    train = next(Path(c["run_dir"]) for c in plan["cells"] if c["name"] == "train-sft-de")
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "--registry", str(registry), "experiment", "run",
+                             "toy_stop", "--root", str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and proc.poll() is None:
+        metrics = train / "metrics.jsonl"
+        if metrics.is_file() and '"loss"' in metrics.read_text():
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the experiment ended before its training cell trained a step"
+    holder = int((train / ".lock").read_text().split()[1])  # "PID <n> (<command>)"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+
+    assert proc.returncode == 143, out + err
+    assert "stopped by SIGTERM" in err and "harness experiment run toy_stop` again continues them" in err
+    assert json.loads((train / "manifest.json").read_text())["status"] == "interrupted"
+    with pytest.raises(ProcessLookupError):  # the cell's command ended with the run, no orphan left
+        os.kill(holder, 0)
+    evaluation = next(Path(c["run_dir"]) for c in plan["cells"] if c["name"] == "eval-sft-de")
+    assert not evaluation.exists()  # cells after the stop were not started

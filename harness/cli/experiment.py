@@ -130,11 +130,15 @@ def run(
         runner = SlurmRunner(exp, partition=partition, account=account, qos=qos)  # refuses before anything starts
     _claim(exp)
     started = time.perf_counter()
+    stopped = None
     with Board(exp, names, console) as board:
         if runner is None:
-            from harness.experiment.executors import run_local
+            from harness.experiment.executors import Stopped, run_local
 
-            states = run_local(exp, names, board.report, max_parallel=max_parallel)
+            try:
+                states = run_local(exp, names, board.report, max_parallel=max_parallel)
+            except Stopped as exc:
+                states, stopped = exc.states, exc
         else:
             jobs = runner.submit(names, board.report)
             board.note(f"submitted to SLURM: {', '.join(f'{n}={j}' for n, j in jobs.items()) or 'nothing'}")
@@ -142,13 +146,20 @@ def run(
                 return
             states = runner.wait(jobs, board.report)
             states = {n: states.get(n, "done") for n in names}
+    if stopped is not None:
+        from harness.cli.common import err_console
+
+        _summary(exp, states, time.perf_counter() - started, exit_on_failure=False)
+        err_console.print(f"[yellow]stopped[/] by {stopped.signal}: running cells recorded themselves interrupted; "
+                          f"`harness experiment run {name}` again continues them", highlight=False, soft_wrap=True)
+        raise typer.Exit(stopped.exit_code)
     _summary(exp, states, time.perf_counter() - started)
 
 
-def _summary(exp, states: dict[str, str], seconds: float) -> None:
+def _summary(exp, states: dict[str, str], seconds: float, exit_on_failure: bool = True) -> None:
     from harness.cli.common import console, err_console
     from harness.experiment.executors import log_path
-    from harness.experiment.state import DONE, duration
+    from harness.experiment.state import DONE, PENDING, duration
 
     counts: dict[str, int] = {}
     for state in states.values():
@@ -158,9 +169,14 @@ def _summary(exp, states: dict[str, str], seconds: float) -> None:
     bad = {n: s for n, s in states.items() if s != DONE}
     for name, state in bad.items():
         blocked_by = [d for d in exp.cells[name].deps if states.get(d) != DONE]
-        where = f"needs {', '.join(blocked_by)}" if state == "blocked" else f"log: {log_path(exp, name)}"
+        if state == PENDING:
+            where = "not started"
+        elif state == "blocked":
+            where = f"needs {', '.join(blocked_by)}"
+        else:
+            where = f"log: {log_path(exp, name)}"
         err_console.print(f"{state}: {name} ({where})", highlight=False, soft_wrap=True)
-    if bad:
+    if bad and exit_on_failure:
         raise typer.Exit(1)
 
 

@@ -9,7 +9,8 @@ call), so a cell behaves the same wherever it runs:
 - the command's output goes to ``<run dir>/logs/cell.log`` (held back until the command has
   created its run directory: ``harness train`` refuses a new run directory that is not empty);
 - a training cell with several GPUs is launched with accelerate (``harness.train.launch``);
-- SIGTERM (``scancel``, a preemption) is passed on to the command, which records ``interrupted``.
+- SIGTERM (``scancel``, a preemption, or a local experiment run being stopped) is passed on to
+  the command, which records ``interrupted``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,22 @@ from harness.core.rundir import MANIFEST
 from harness.experiment.state import read_status
 
 CELL_LOG = "logs/cell.log"
+
+# The cell commands running in this process (local worker threads), for stop_cells.
+_LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
+STOPPING = threading.Event()
+"""Set by :func:`stop_cells`: cells not started yet are not started."""
+
+
+def stop_cells(signum: int | None = signal.SIGTERM) -> None:
+    """Start no more cells, and pass ``signum`` (None: none) on to every running cell command; each
+    records itself interrupted and exits."""
+    STOPPING.set()
+    with _LIVE_LOCK:
+        for proc in _LIVE:
+            if signum is not None and proc.poll() is None:
+                proc.send_signal(signum)
 
 
 def reuse_flags(kind: str, run_dir: Path) -> list[str] | None:
@@ -51,8 +69,9 @@ def command(spec: dict[str, Any], flags: list[str]) -> tuple[list[str], dict[str
     return [sys.executable, "-m", "harness.cli", *argv], env
 
 
-def run_cell(spec: dict[str, Any], extra_env: dict[str, str] | None = None) -> int:
-    """Run one cell to its end; the command's exit code (0 when it was already finished)."""
+def run_cell(spec: dict[str, Any], extra_env: dict[str, str] | None = None) -> int | None:
+    """Run one cell to its end; the command's exit code (0 when it was already finished, None when
+    it was not started because the run is stopping)."""
     run_dir = Path(spec["run_dir"])
     flags = reuse_flags(spec["kind"], run_dir)
     if flags is None:
@@ -60,19 +79,25 @@ def run_cell(spec: dict[str, Any], extra_env: dict[str, str] | None = None) -> i
     argv, env = command(spec, flags)
     env.update(extra_env or {})
     env.setdefault("PYTHONUNBUFFERED", "1")
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    with _LIVE_LOCK:
+        if STOPPING.is_set():
+            return None
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        _LIVE.add(proc)
     previous = _forward_sigterm(proc)
     try:
         _tee(proc, run_dir, header=f"$ {' '.join(argv)}\n".encode())
         return proc.wait()
     finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 
 def _forward_sigterm(proc: subprocess.Popen):
-    import threading
-
+    """In a main thread (a SLURM job): pass SIGTERM on to the command. Local worker threads are
+    covered by :func:`stop_cells`, which the local runner calls on a signal."""
     if threading.current_thread() is not threading.main_thread():
         return None
 

@@ -5,9 +5,12 @@ per cell through submitit, dependencies as ``afterok``). Both run the same entry
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -15,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import UserError
-from harness.experiment.cells import CellJob, run_cell
+from harness.core.rundir import Terminated, atomic_write_json
+from harness.experiment.cells import STOPPING, CellJob, run_cell, stop_cells
 from harness.experiment.graph import Experiment
 from harness.experiment.state import (
     BLOCKED, DONE, FAILED, INTERRUPTED, PENDING, QUEUED, RUNNING, cell_state, read_status,
 )
-from harness.core.rundir import atomic_write_json
 
 Report = Callable[[str, str], None]
 JOBS_FILE = "slurm_jobs.json"
@@ -30,11 +33,51 @@ FINAL = (DONE, FAILED, BLOCKED, INTERRUPTED)
 # --- local ---------------------------------------------------------------------------------------
 
 
+class Stopped(Terminated):
+    """SIGTERM or SIGINT stopped a local experiment run: the running cells recorded themselves
+    interrupted, the others were not started. ``states`` is where each cell stands."""
+
+    def __init__(self, signum: int, states: dict[str, str]):
+        super().__init__(signum)
+        self.states = states
+
+
+@contextlib.contextmanager
+def _stop_on_signals(received: list[int]):
+    """While cells run here: SIGTERM is passed on to each running cell command, and SIGINT (which
+    a terminal sends the cells itself) only stops new cells from starting."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        received.append(signum)
+        stop_cells(signal.SIGTERM if signum == signal.SIGTERM else None)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
 def run_local(exp: Experiment, names: list[str], report: Report, *, max_parallel: int = 1) -> dict[str, str]:
     """Run the cells ``names`` (in dependency order, ``max_parallel`` at a time; with more than one,
-    slot i sees only GPU i); a failed cell blocks its dependants, the others go on."""
+    slot i sees only GPU i); a failed cell blocks its dependants, the others go on. A SIGTERM or
+    SIGINT stops the run (:class:`Stopped`) once the running cells have recorded themselves."""
     if max_parallel < 1:
         raise UserError(f"--max-parallel must be at least 1, got {max_parallel}")
+    STOPPING.clear()
+    received: list[int] = []
+    with _stop_on_signals(received):
+        states = _run_local(exp, names, report, max_parallel)
+    if received:
+        raise Stopped(received[0], states)
+    return states
+
+
+def _run_local(exp: Experiment, names: list[str], report: Report, max_parallel: int) -> dict[str, str]:
     states: dict[str, str] = {}
     todo: list[str] = []
     for name in names:
@@ -44,8 +87,8 @@ def run_local(exp: Experiment, names: list[str], report: Report, *, max_parallel
             todo.append(name)
     free, running = list(range(max_parallel)), {}
     with ThreadPoolExecutor(max_parallel) as pool:
-        while todo or running:
-            for name in list(todo):
+        while running or (todo and not STOPPING.is_set()):
+            for name in list(todo) if not STOPPING.is_set() else []:
                 deps = [states.get(d) or _disk_state(exp, d) for d in exp.cells[name].deps]
                 if any(s in (FAILED, BLOCKED, INTERRUPTED) for s in deps):
                     todo.remove(name)
@@ -65,7 +108,10 @@ def run_local(exp: Experiment, names: list[str], report: Report, *, max_parallel
                 name, slot = running.pop(future)
                 free.append(slot)
                 code = 1 if future.exception() else future.result()
-                states[name] = DONE if code == 0 else _disk_state(exp, name, default=FAILED)
+                if code is None:  # not started: the run is stopping
+                    states[name] = PENDING
+                else:
+                    states[name] = DONE if code == 0 else _disk_state(exp, name, default=FAILED)
                 report(name, states[name])
             if not finished:
                 for name, _ in running.values():
