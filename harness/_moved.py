@@ -9,7 +9,6 @@ paths (docs/plugins.md); this table is the only place the old names live.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.util
 import sys
 import warnings
@@ -46,8 +45,9 @@ MOVED: dict[str, str] = {
 }
 
 
-class _OldPathFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Answers an old module name with the module at its new path."""
+class _OldPathFinder:
+    """Answers an old module name with the module at its new path (a meta-path finder and its
+    loader; duck-typed, so that importing ``importlib.abc`` does not slow every command)."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in MOVED:

@@ -20,7 +20,8 @@ from harness.plugins.rft import RFT, RFTOptions
 from harness.probe.run import ProbeOptions
 from harness.train.run import INFORMATIONAL_KEYS, TrainRequest, apply_recipe, run_config
 from harness.trainers.grpo import GRPOOptions
-from harness.trainers.sft import SFTOptions, liger_arguments, sft_arguments
+from harness.trainers.options import liger_arguments
+from harness.trainers.sft import SFTOptions, sft_arguments
 from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

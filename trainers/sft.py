@@ -22,7 +22,6 @@ from harness.lang.prompts import prompt_messages
 from harness.trainers import common
 from harness.trainers.common import Outcome
 from harness.trainers.options import TrainOptions, override, training_arguments
-from harness.trainers.options import liger_arguments  # noqa: F401  (its home before trainers/options.py)
 
 log = logging.getLogger("harness.train")
 

@@ -45,13 +45,16 @@ def _global(
 
 
 def loaded_catalog():
+    """The plugins' catalog; its load failures are printed once, however often a command asks."""
     from harness.core.plugins import PluginLoadWarning, get_catalog
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PluginLoadWarning)
         catalog = get_catalog()
-    for failure in catalog.failures:
-        err_console.print(f"[yellow]warning:[/] {failure.message()}", highlight=False)
+    if state.get("warned_for") is not catalog:
+        state["warned_for"] = catalog
+        for failure in catalog.failures:
+            err_console.print(f"[yellow]warning:[/] {failure.message()}", highlight=False)
     return catalog
 
 

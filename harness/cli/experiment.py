@@ -26,14 +26,12 @@ def register(app: typer.Typer) -> None:
 
 def _load(ctx: typer.Context, name: str, root: Path | None, data_dir: Path | None):
     from harness.cli import common as cli
-    from harness.core.registry import REGISTRY_ENV, load_registry
-    from harness.eval.tasks import task_families
+    from harness.core.registry import REGISTRY_ENV
     from harness.experiment.graph import expand
 
     # The registry file itself (--registry or $HARNESS_REGISTRY): the cells are given the same path.
-    given = ctx.find_root().params.get("registry") or os.environ.get(REGISTRY_ENV)
-    registry = load_registry(Path(given) if given else None, plugins=cli.loaded_catalog().paradigms,
-                             task_names=task_families())
+    given = cli.state["registry"] or os.environ.get(REGISTRY_ENV)
+    registry = cli.loaded_registry()
     exp = expand(registry, name, root=root, data_dir=str(data_dir) if data_dir else None,
                  registry_path=Path(given) if given else None)
     probes = set(cli.loaded_catalog().probes)

@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 
+def _no_resolver(spec: str) -> str:
+    raise RuntimeError(f"cannot resolve model {spec!r}: this TrainContext was built without resolve_model")
+
+
 @dataclass
 class TrainContext:
     """Everything a paradigm needs from the harness, and nothing about why it runs."""
@@ -45,13 +49,9 @@ class TrainContext:
     never read the default registry path below the CLI."""
     rewards: Mapping[str, Any] = field(default_factory=dict)
     """Every registered reward, by name: pass them on rather than reading a global catalog."""
-    resolve_model: Callable[[str], str] = field(default=None, repr=False)  # type: ignore[assignment]
+    resolve_model: Callable[[str], str] = field(default=_no_resolver, repr=False)
     """``resolve_model(spec)``: a model alias, run directory or path, resolved as ``--model`` is
     (with the command's registry). Set by the harness."""
-
-    def __post_init__(self) -> None:
-        if self.resolve_model is None:
-            self.resolve_model = _no_resolver
 
     def paradigm(self, name: str) -> Paradigm:
         from harness.core.errors import unknown
@@ -83,10 +83,6 @@ class TrainResult:
             "metrics": self.metrics,
             "stages": {k: v.to_json(base) for k, v in self.stages.items()},
         }
-
-
-def _no_resolver(spec: str) -> str:
-    raise RuntimeError(f"cannot resolve model {spec!r}: this TrainContext was built without resolve_model")
 
 
 def _relative(path: Path, base: Path | None) -> str:

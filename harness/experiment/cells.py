@@ -30,7 +30,7 @@ CELL_LOG = "logs/cell.log"
 
 # The cell commands running in this process (local worker threads), for stop_cells.
 _LIVE: set[subprocess.Popen] = set()
-_LIVE_LOCK = threading.Lock()
+_LIVE_LOCK = threading.RLock()  # re-entered by a SIGTERM handler on the thread holding it
 STOPPING = threading.Event()
 """Set by :func:`stop_cells`: cells not started yet are not started."""
 
@@ -84,7 +84,7 @@ def run_cell(spec: dict[str, Any], extra_env: dict[str, str] | None = None) -> i
             return None
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
         _LIVE.add(proc)
-    previous = _forward_sigterm(proc)
+    previous = _stop_on_sigterm()
     try:
         _tee(proc, run_dir, header=f"$ {' '.join(argv)}\n".encode())
         return proc.wait()
@@ -95,16 +95,12 @@ def run_cell(spec: dict[str, Any], extra_env: dict[str, str] | None = None) -> i
             signal.signal(signal.SIGTERM, previous)
 
 
-def _forward_sigterm(proc: subprocess.Popen):
-    """In a main thread (a SLURM job): pass SIGTERM on to the command. Local worker threads are
-    covered by :func:`stop_cells`, which the local runner calls on a signal."""
+def _stop_on_sigterm():
+    """In a main thread (a SLURM job): SIGTERM stops the cell (:func:`stop_cells`). Local worker
+    threads cannot set handlers; the local runner calls :func:`stop_cells` on a signal."""
     if threading.current_thread() is not threading.main_thread():
         return None
-
-    def forward(signum, frame):
-        proc.send_signal(signal.SIGTERM)
-
-    return signal.signal(signal.SIGTERM, forward)
+    return signal.signal(signal.SIGTERM, lambda signum, frame: stop_cells(signal.SIGTERM))
 
 
 def _tee(proc: subprocess.Popen, run_dir: Path, header: bytes) -> None:

@@ -88,7 +88,7 @@ def _run_local(exp: Experiment, names: list[str], report: Report, max_parallel: 
     free, running = list(range(max_parallel)), {}
     with ThreadPoolExecutor(max_parallel) as pool:
         while running or (todo and not STOPPING.is_set()):
-            for name in list(todo) if not STOPPING.is_set() else []:
+            for name in [] if STOPPING.is_set() else list(todo):
                 deps = [states.get(d) or _disk_state(exp, d) for d in exp.cells[name].deps]
                 if any(s in (FAILED, BLOCKED, INTERRUPTED) for s in deps):
                     todo.remove(name)
