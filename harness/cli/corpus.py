@@ -69,7 +69,8 @@ def build_command(
     """Translate a corpus into LANGS with an LLM, verify every record, write a named corpus."""
     from rich.console import Console
 
-    from harness.corpus.build import BuildConfig, Endpoint, build, corpora_dir
+    from harness.corpus.build import BuildConfig, Endpoint, build
+    from harness.corpus.catalog import corpora_dir
 
     targets = _languages(langs)
     stem = Path(source).stem if Path(source).suffix else source
