@@ -67,3 +67,12 @@ def server(tmp_path):
     for process in started:
         process.kill()
         process.wait()
+
+
+@pytest.fixture(scope="session")
+def tiny_base() -> Path:
+    """The pretrained ``tiny-base``, built once per test session into the session's cache (a few
+    CPU minutes); every subprocess of the session finds it there."""
+    from harness.inference.models import builtin_model_path
+
+    return builtin_model_path("tiny-base")

@@ -60,3 +60,9 @@ def harness_with(registry: Path, *args: str, timeout: int = 600) -> subprocess.C
     """``harness --registry REGISTRY ARGS`` in a fresh interpreter, output captured."""
     return subprocess.run([sys.executable, "-m", "harness.cli", "--registry", str(registry), *args],
                           capture_output=True, text=True, timeout=timeout)
+
+
+def harness_in(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``harness ARGS`` in a fresh interpreter, run from ``cwd`` (relative paths as a user types them)."""
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)

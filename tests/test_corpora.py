@@ -174,7 +174,7 @@ def test_registered_corpora_are_passed_in_not_looked_up(tmp_path):
 
 
 def test_which_corpora_have_a_held_out_split_is_a_property_of_the_corpus():
-    assert {name for name, corpus in BUILTIN_CORPORA.items() if corpus.held_out} == {"toy", "toy_easy"}
+    assert {name for name, corpus in BUILTIN_CORPORA.items() if corpus.held_out} == {"toy", "toy_easy", "toy_study"}
     assert not NamedCorpus("mine", None).held_out
     test = BUILTIN_CORPORA["toy_easy"].load(["en"], split="test", n=5)
     assert len(test) == 5 and test[0]["id"].startswith("toy_easy-test")

@@ -74,8 +74,8 @@ def test_rft_samples_from_the_grpo_cell_mixed_is_one_cell_seeds_expand(registry,
     assert "--consistency-prompt" in consistency.cells["eval-grpo_consistency_prompt-de"].argv
 
 
-def test_toy_has_small_flags_and_probes(registry, tmp_path):
-    exp = expand(registry, "toy", root=tmp_path)
+def test_smoke_has_small_flags_and_probes(registry, tmp_path):
+    exp = expand(registry, "smoke", root=tmp_path)
     assert len(exp.cells) == 13
     sft = exp.cells["train-sft-de"].argv
     assert option(sft, "--max-steps") == "20" and option(sft, "--model") == "tiny"
@@ -86,27 +86,45 @@ def test_toy_has_small_flags_and_probes(registry, tmp_path):
 
 
 def test_a_changed_configuration_changes_its_hash_and_everything_downstream(registry, tmp_path):
-    before = expand(registry, "toy", root=tmp_path)
+    before = expand(registry, "smoke", root=tmp_path)
     changed = copy.copy(registry)
     changed.experiments = {**registry.experiments}
-    toy = copy.deepcopy(dict(registry.experiments["toy"]))
+    toy = copy.deepcopy(dict(registry.experiments["smoke"]))
     toy["train_args"]["sft"]["max_steps"] = 21
-    changed.experiments["toy"] = toy
-    after = expand(changed, "toy", root=tmp_path)
+    changed.experiments["smoke"] = toy
+    after = expand(changed, "smoke", root=tmp_path)
     differ = {n for n in before.cells if before.cells[n].digest != after.cells[n].digest}
     assert differ == {"train-sft-en", "train-sft-de", "eval-sft-en", "eval-sft-de", "probe-sft-en", "probe-sft-de"}
     # The hash does not depend on where the experiments live, or on the data mirror's location.
-    elsewhere = expand(registry, "toy", root=tmp_path / "x", data_dir="/mirror")
+    elsewhere = expand(registry, "smoke", root=tmp_path / "x", data_dir="/mirror")
     assert all(elsewhere.cells[n].digest == c.digest for n, c in before.cells.items())
     assert option(elsewhere.cells["train-sft-de"].argv, "--data-dir") == "/mirror"
 
 
 def test_only_selects_cells_with_what_they_need(registry, tmp_path):
-    exp = expand(registry, "toy", root=tmp_path)
+    exp = expand(registry, "smoke", root=tmp_path)
     assert exp.select("eval-sft-de") == ["base-tiny", "train-sft-de", "eval-sft-de"]
     with pytest.raises(UserError, match="unknown cell 'nope'"):
         exp.select("nope")
     assert exp.dependants("train-sft-de") == {"eval-sft-de", "probe-sft-de"}
+
+
+def test_toy_is_the_study_in_miniature(registry, tmp_path):
+    """SFT and GRPO in en/zh/de, the German ablations, one mixed cell, pick-lang on the base."""
+    exp = expand(registry, "toy", root=tmp_path)
+    trains = {n for n in exp.cells if n.startswith("train-")}
+    assert trains == {"train-sft-en", "train-sft-zh", "train-sft-de", "train-grpo-en", "train-grpo-zh",
+                      "train-grpo-de", "train-rft-de", "train-grpo_consistency_prompt-de",
+                      "train-grpo_consistency_reward-de", "train-cold_start-de", "train-mixed-en+zh+de"}
+    assert all(f"eval-{n[6:]}" in exp.cells and f"probe-{n[6:]}" in exp.cells for n in trains)
+    rft = exp.cells["train-rft-de"]
+    assert rft.deps == ["train-grpo-de"] and option(rft.argv, "--sampler-model") == str(exp.cells["train-grpo-de"].run_dir)
+    assert option(exp.cells["train-sft-de"].argv, "--model") == "tiny-base"
+    assert option(exp.cells["train-sft-de"].argv, "--data") == "toy_study"
+    pick = exp.cells["picklang-tiny-base"]
+    assert pick.deps == ["base-tiny-base"] and option(pick.argv, "--candidates") == "en,zh,de"
+    assert option(pick.argv, "--base-eval") == str(exp.cells["base-tiny-base"].run_dir)
+    assert len(exp.cells) == 2 + 3 * 11
 
 
 # --- registry validation: one sentence with file:line ---------------------------------------------
@@ -151,14 +169,14 @@ def test_registry_errors_name_file_and_line(tmp_path, extra, marker, message):
 
 
 def test_plan_json_and_table(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "experiment", "plan", "toy", "--json", "--root", str(tmp_path))
+    code, out, _ = run_cli(capsys, "experiment", "plan", "smoke", "--json", "--root", str(tmp_path))
     assert code == 0
     plan = json.loads(out)
     assert len(plan["cells"]) == 13
     eval_cell = next(c for c in plan["cells"] if c["name"] == "eval-grpo-de")
     assert eval_cell["deps"] == ["train-grpo-de", "base-tiny"]
     assert shlex.split(eval_cell["command"])[:2] == ["harness", "eval"]
-    code, out, _ = run_cli(capsys, "experiment", "plan", "toy", "--root", str(tmp_path))
+    code, out, _ = run_cli(capsys, "experiment", "plan", "smoke", "--root", str(tmp_path))
     assert code == 0 and "probe-sft-en" in out and "train-sft-en, base-tiny" in out
 
 

@@ -21,7 +21,7 @@ def reduced_registry(tmp_path: Path) -> Path:
     recipe whose batch size the tiny model's micro-batch cannot divide: that cell fails."""
     def edit(registry: dict) -> None:
         registry["paradigms"]["sft_broken"] = {"plugin": "sft", "defaults": {"batch_size": 8}}
-        toy = registry["experiments"]["toy"]
+        toy = registry["experiments"]["smoke"]
         registry["experiments"] = {"toy_reduced": {
             **toy, "paradigms": ["sft", "sft_broken"], "languages": ["de"],
             "eval": {"limit": 2, "max_gen_toks": 16},
@@ -89,7 +89,7 @@ def test_reduced_toy_experiment_end_to_end(tmp_path):
 @pytest.mark.slow
 def test_sigterm_stops_the_running_cell_which_records_itself_interrupted(tmp_path):
     def edit(registry: dict) -> None:
-        toy = {k: v for k, v in registry["experiments"]["toy"].items() if k != "probes"}
+        toy = {k: v for k, v in registry["experiments"]["smoke"].items() if k != "probes"}
         registry["experiments"] = {"toy_stop": {
             **toy, "paradigms": ["sft"], "languages": ["de"], "eval": {"limit": 1, "max_gen_toks": 8},
             "train_args": {"sft": {"max_steps": 2000, "save_steps": 10_000, "learning_rate": 1.0e-3,

@@ -23,7 +23,7 @@ STEPS = 30
 
 def slurm_registry(tmp_path: Path) -> Path:
     def edit(registry: dict) -> None:
-        toy = {k: v for k, v in registry["experiments"]["toy"].items() if k != "probes"}
+        toy = {k: v for k, v in registry["experiments"]["smoke"].items() if k != "probes"}
         registry["experiments"] = {"toy_slurm": {
             **toy, "paradigms": ["sft"], "languages": ["de"], "eval": {"limit": 1, "max_gen_toks": 8},
             # A checkpoint every 5 steps, a metrics record every step: what the kill-and-resume check counts.

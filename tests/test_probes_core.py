@@ -125,7 +125,7 @@ def test_mgsm_problems_take_the_same_rows_in_every_language(shared_data):
     assert [p["id"] for p in problems["en"]] == [p["id"] for p in problems["th"]]
     assert [p["answer"] for p in problems["en"]] == [p["answer"] for p in problems["th"]]
     assert load_problems(shared_data, ["en"], n=5, seed=3) == {"en": problems["en"]}  # the mirror's root
-    with pytest.raises(UserError, match="neither 'toy' nor"):
+    with pytest.raises(UserError, match="neither 'toy', 'toy_study' nor"):
         load_problems(shared_data / "nowhere", ["en"], n=2)
 
 

@@ -2,9 +2,9 @@
 paths, output not a terminal. Each output line the README shows must appear (``…`` stands for
 anything, numbers may differ).
 
-One command is not run here: ``harness experiment run toy`` repeats the steps above as a 13-cell
-grid (minutes more of CI); tests/test_experiment_local.py runs a reduced grid of the same cells
-end to end, bench/bench_experiment_toy.py the whole one, and this test checks its plan."""
+One command is not run here: ``harness experiment run toy`` is the toy study, a 35-cell grid
+(20 minutes); tests/test_toy_study.py runs a reduced grid of the same cells end to end,
+bench/bench_experiment_toy.py the whole one, and this test checks its plan."""
 
 from __future__ import annotations
 
@@ -75,7 +75,8 @@ def test_readme_quickstart_runs_verbatim(tmp_path):
         if command.startswith("source .venv/bin/activate"):
             continue  # done above through PATH: the venv lives in the checkout, not in the scratch folder
         if command.startswith("harness experiment run toy"):
-            command, expected = "harness experiment plan toy", ["train-sft-de", "eval-grpo-en"]
+            command, expected = "harness experiment plan toy", ["train-sft-de", "eval-grpo-en", "picklang-tiny-base",
+                                                                 "train-mixed-en+zh+de"]
         proc = subprocess.run(["bash", "-c", command], cwd=scratch, env=env, capture_output=True, text=True,
                               timeout=1800)
         output = proc.stdout + proc.stderr

@@ -25,7 +25,7 @@ def probe(
     backend: Annotated[str, typer.Option(help="Sampler: hf (transformers), or vllm when installed.")] = "hf",
     batch_size: Annotated[int, typer.Option(help="Prompts per forward pass.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of sampling and problem selection.")] = 0,
-    data: Annotated[str, typer.Option(help="Problems: 'toy' or an MGSM mirror folder (mgsm_<lang>.tsv).")] = "toy",
+    data: Annotated[str, typer.Option(help="Problems: 'toy', 'toy_study' or an MGSM mirror folder (mgsm_<lang>.tsv).")] = "toy",
     samples: Annotated[Optional[Path], typer.Option(help="An eval run: probe its responses and questions.")] = None,
     compare: Annotated[list[str], typer.Option(help="More trained models for drift, label=model (repeatable).")] = [],
     run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default: a new one under runs/).")] = None,

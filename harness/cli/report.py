@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from harness.cli.common import OVERWRITE_HELP
 from harness.core.errors import UserError, unknown
 
 _HELP_LABEL = "A reader's name for a run: RUN=NAME (repeatable), e.g. runs/x=\"RL (De)\"."
@@ -132,10 +133,11 @@ def pick_lang(
     num_problems: Annotated[int, typer.Option(help="Problems per language (more on a GPU: 32-64).")] = 8,
     k: Annotated[int, typer.Option("--k", "-k", help="Solutions sampled per problem (self-similarity needs 2 or more).")] = 4,
     max_new_tokens: Annotated[int, typer.Option(help="Longest sampled solution, in tokens (on a GPU: the eval budget).")] = 96,
-    data: Annotated[str, typer.Option(help="Problems: 'toy' or an MGSM mirror folder.")] = "toy",
+    data: Annotated[str, typer.Option(help="Problems: 'toy', 'toy_study' or an MGSM mirror folder.")] = "toy",
     backend: Annotated[str, typer.Option(help="Sampler: hf (transformers), or vllm when installed.")] = "hf",
     seed: Annotated[int, typer.Option(help="Seed of sampling and problem selection.")] = 0,
     run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default: a new one under runs/).")] = None,
+    overwrite: Annotated[bool, typer.Option(help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Rank candidate training languages by the base model's uncertainty in each (problem
     perplexity, self-similarity of sampled solutions, optionally accuracy headroom)."""
@@ -145,7 +147,8 @@ def pick_lang(
 
     request = PickLangRequest(model=model, candidates=[c.strip() for c in candidates.split(",") if c.strip()],
                               base_eval=base_eval, num_problems=num_problems, k=k, max_new_tokens=max_new_tokens,
-                              data=data, backend=backend, seed=seed, run_dir=run_dir)
+                              data=data, backend=backend, seed=seed, run_dir=run_dir,
+                              mode="overwrite" if overwrite else "new")
     from harness.cli import common as cli
 
     run, result = run_pick_lang(request, cli.loaded_catalog().probes, cli.loaded_registry())

@@ -20,11 +20,11 @@ REGISTRY_ENV = "HARNESS_REGISTRY"
 
 SECTIONS: dict[str, set[str]] = {
     "languages": {"name", "langid"},
-    "models": {"path", "description", "trust_remote_code", "train_defaults"},
+    "models": {"path", "description", "trust_remote_code", "train_defaults", "pretraining"},
     "tasks": {"description", "languages", "group"},
     "paradigms": {"plugin", "description", "defaults"},
     "experiments": {"description", "paradigms", "languages", "models", "tasks", "seeds", "data", "num_problems",
-                    "eval", "probes", "train_args", "uses", "resources"},
+                    "eval", "probes", "train_args", "uses", "resources", "paradigm_languages", "pick_lang"},
 }
 REQUIRED: dict[str, set[str]] = {
     "languages": {"name", "langid"},
@@ -228,6 +228,9 @@ class _Validator:
         path = entry.get("path")
         if not isinstance(path, str) or not path.strip():
             raise self.fail(entry.lines.get("path", entry.line), f"path of model {name!r} must be a non-empty string")
+        if "pretraining" in entry and not isinstance(entry["pretraining"], Located):
+            raise self.fail(entry.lines["pretraining"], f"pretraining of model {name!r} must be a mapping "
+                            "(what the base model was pretrained on, with its source)")
         if "train_defaults" not in entry:
             return
         defaults = entry["train_defaults"]
@@ -249,7 +252,8 @@ class _Validator:
 EXPERIMENT_EVAL_KEYS = {"limit", "max_gen_toks", "num_repeats", "temperature", "top_p", "backend", "batch_size",
                         "max_model_len", "consistency_prompt"}
 EXPERIMENT_PROBE_KEYS = {"names", "languages", "num_problems", "k", "max_new_tokens", "data", "backend"}
-EXPERIMENT_RESOURCE_KINDS = {"default", "base", "train", "eval", "probe"}
+EXPERIMENT_PICK_LANG_KEYS = {"candidates", "num_problems", "k", "max_new_tokens", "data"}
+EXPERIMENT_RESOURCE_KINDS = {"default", "base", "train", "eval", "probe", "picklang"}
 EXPERIMENT_RESOURCE_KEYS = {"gpus", "cpus", "mem_gb", "hours", "strategy"}
 
 
@@ -271,6 +275,18 @@ def _experiment_checks(validator: _Validator, name: str, exp: Located, reg: Regi
         validator.check_names(probes, "languages", "language", reg.languages)
         if not isinstance(probes.get("names"), list) or not probes["names"]:
             raise fail(probes.line, f"probes of experiment {name!r} need names: a list of probes")
+    pick = _mapping_of(validator, exp, "pick_lang", name, EXPERIMENT_PICK_LANG_KEYS)
+    if pick is not None:
+        validator.check_names(pick, "candidates", "language", reg.languages)
+        if not isinstance(pick.get("candidates"), list) or len(pick["candidates"]) < 2:
+            raise fail(pick.line, f"pick_lang of experiment {name!r} needs candidates: a list of two or more languages")
+    per_paradigm = _mapping_of(validator, exp, "paradigm_languages", name, None)
+    for paradigm, line in (per_paradigm.lines.items() if per_paradigm is not None else []):
+        _cell_reference(validator, paradigm, paradigms, line, name)
+        langs = per_paradigm[paradigm]
+        if not isinstance(langs, list) or not langs or not set(langs) <= set(exp.get("languages") or []):
+            raise fail(line, f"paradigm_languages of {paradigm!r} in experiment {name!r} must be a non-empty "
+                       f"list of the experiment's languages ({', '.join(exp.get('languages') or [])})")
     resources = _mapping_of(validator, exp, "resources", name, EXPERIMENT_RESOURCE_KINDS)
     for kind, entry in (resources or {}).items():
         entry = _mapping_of(validator, resources, kind, f"{name}.resources", EXPERIMENT_RESOURCE_KEYS)

@@ -6,6 +6,8 @@
 - ``toy``: the built-in parallel toy corpus (every study language, offline);
 - ``toy_easy``: the toy corpus's "buys N more" problems with N from 1 to 3, which the tiny model
   learns to partial accuracy in a minute of CPU: the learning tests and quick demos use it;
+- ``toy_study``: the toy study's one-operation problems (training split), which ``tiny-base`` was
+  never pretrained on; its test split is the ``toy_study_xling`` benchmark;
 - ``gsm8k`` / ``openai/gsm8k``: GSM8K (English; answers end ``#### N``);
 - ``gsm8k_parallel`` / ``Mathoctopus/GSM8KInstruct_Parallel``: GSM8K translated into the ten
   MGSM languages (MathOctopus; records ``prompt``/``chosen``);
@@ -41,7 +43,7 @@ from typing import Any
 from harness.core.errors import UserError, unknown
 from harness.data.sources import SOURCES, read_jsonl, read_rows, read_source
 from harness.data.sources import data_dir as resolve_data_dir
-from harness.data.toy import render, toy_corpus
+from harness.data.toy import render, toy_corpus, toy_study_corpus
 
 SCHEMA = ("question", "solution", "answer", "lang")
 
@@ -110,6 +112,9 @@ BUILTIN_CORPORA: dict[str, NamedCorpus] = {
                        held_out=True),
     "toy_easy": NamedCorpus("toy_easy", description="the toy corpus's easiest problems (offline)",
                             generate=toy_easy_corpus, held_out=True),
+    "toy_study": NamedCorpus("toy_study", description="the toy study's one-operation problems (offline; "
+                             "its test split is the toy_study_xling benchmark)", generate=toy_study_corpus,
+                             held_out=True),
     **{name: NamedCorpus(name, description=source.hf_id, source=name)
        for name, source in SOURCES.items() if source.training},
 }

@@ -371,3 +371,82 @@ def iter_toy_texts(n: int = 300, seed: int = 0) -> Iterator[str]:
         for record in toy_corpus(STUDY_LANGUAGES, n=n, seed=seed, split=split):
             yield record["question"]
             yield record["solution"]
+
+
+# --- the study in miniature: one-operation problems in three disjoint splits ---------------------
+# The toy study (registry experiment `toy`) needs problems that a pretrained tiny model partially
+# solves: one operation (add, subtract, times table, sharing) on small numbers. A problem is its
+# story: template, numbers, name and item. Each falls in one split by that content alone, so the
+# base model's pretraining text, the paradigms' training data and the held-out benchmark
+# (toy_study_xling) never share a problem; small arithmetic facts (7 + 5) recur across splits, as
+# they recur across the web.
+STUDY_SPLITS = ("pretrain", "train", "test")
+STUDY_TEMPLATES = ("add", "sub", "price", "share")
+
+
+def _draw_study_numbers(template: str, rng: random.Random) -> dict[str, int]:
+    ri = rng.randint
+    if template == "add":
+        a, b = ri(2, 20), ri(2, 9)
+        return {"a": a, "b": b, "r": a + b}
+    if template == "sub":
+        b, r = ri(2, 9), ri(2, 20)
+        return {"a": b + r, "b": b, "r": r}
+    if template == "price":
+        p, k = ri(2, 9), ri(2, 5)
+        return {"p": p, "k": k, "r": p * k}
+    if template == "share":
+        r, k = ri(2, 9), ri(2, 5)
+        return {"a": r * k, "k": k, "r": r}
+    raise ValueError(f"unknown study template {template!r}; known: {', '.join(STUDY_TEMPLATES)}")
+
+
+def study_split_of(template: str, numbers: dict[str, int], name: int, item: int) -> str:
+    """pretrain (40%), train (40%) or test (20%), from the problem's content alone."""
+    key = f"study:{template}:{name}:{item}:" + ",".join(f"{k}={v}" for k, v in sorted(numbers.items()))
+    bucket = int(hashlib.sha256(key.encode()).hexdigest(), 16) % 10
+    return "test" if bucket < 2 else "train" if bucket < 6 else "pretrain"
+
+
+def study_problems(n: int, seed: int, split: str, *, distinct: bool = True
+                   ) -> list[tuple[str, dict[str, int], int, int]]:
+    """n problems (template, numbers, name index, item index) of one split; ``distinct``: no two
+    are the same problem (the benchmark), else drawn with repetition (pretraining text)."""
+    if split not in STUDY_SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(STUDY_SPLITS)}")
+    rng = random.Random(f"xling-toy-study:{seed}:{split}")
+    seen: set[tuple] = set()
+    problems: list[tuple[str, dict[str, int], int, int]] = []
+    for _ in range(200 * n + 1000):
+        if len(problems) == n:
+            break
+        template = rng.choice(STUDY_TEMPLATES)
+        numbers = _draw_study_numbers(template, rng)
+        name, item = rng.randrange(4), rng.randrange(6)
+        key = (template, tuple(sorted(numbers.items())), name, item)
+        if study_split_of(template, numbers, name, item) != split or (distinct and key in seen):
+            continue
+        seen.add(key)
+        problems.append((template, numbers, name, item))
+    if len(problems) != n:
+        raise ValueError(f"could not draw {n} distinct study problems for split {split!r}")
+    return problems
+
+
+def toy_study_corpus(languages: Sequence[str] = STUDY_LANGUAGES, n: int = 200, seed: int = 0,
+                     split: str = "train") -> list[dict[str, str]]:
+    """n one-operation problems told in each language (the toy study's training data, and with
+    ``split="test"`` its benchmark); the same id has the same numbers in every language."""
+    unknown = [lang for lang in languages if lang not in _NAMES]
+    if unknown:
+        raise ValueError(f"no toy templates for {', '.join(unknown)}; known: {', '.join(_NAMES)}")
+    problems = study_problems(n, seed, split)
+    records = []
+    for lang in languages:
+        for index, (template, numbers, name, item) in enumerate(problems):
+            question, solution = render(template, lang, numbers, name=name, item=item)
+            records.append({
+                "id": f"toy_study-{split}-{seed}-{index:05d}", "lang": lang, "question": question,
+                "solution": solution, "answer": str(numbers["r"]), "source": "toy_study",
+            })
+    return records

@@ -45,7 +45,7 @@ class EvalRequest:
     temperature: float = 0.6
     top_p: float = 0.95
     seed: int = 0
-    batch_size: str = "8"
+    batch_size: str = "64"
     max_model_len: int | None = None
     consistency: bool = False
     base: str | None = None

@@ -8,6 +8,8 @@ Cells, in the order they can run::
                                     passes another cell's model (`rft: {sampler_model: grpo}`)
     eval-<paradigm>-<lang>[...]     harness eval of the trained model with --base: Gen in results.json
     probe-<paradigm>-<lang>[...]    harness probe of the trained model against the base model
+    picklang-<model>                harness pick-lang on the base model (``pick_lang``), which
+                                    ``harness report`` checks against the realized results
 
 Each cell's run directory is ``<root>/<experiment>/<cell>-<hash8>/`` where the hash covers the
 cell's resolved configuration: its command (dependencies by their own hashed directories, so a
@@ -31,7 +33,7 @@ from typing import Any
 from harness.core.errors import UserError, unknown
 
 EXPERIMENTS_ENV = "HARNESS_EXPERIMENTS_DIR"
-KINDS = ("base", "train", "eval", "probe")
+KINDS = ("base", "train", "eval", "probe", "picklang")
 # Per-cell resources when the registry names none: a one-GPU job of a few hours.
 DEFAULT_RESOURCES: dict[str, Any] = {"gpus": 1, "cpus": 8, "mem_gb": 64, "hours": 4.0}
 RESOURCE_KEYS = {"gpus", "cpus", "mem_gb", "hours", "strategy"}
@@ -40,6 +42,8 @@ EVAL_FLAGS = {
     "temperature": "--temperature", "top_p": "--top-p", "backend": "--backend",
     "batch_size": "--batch-size", "max_model_len": "--max-model-len", "consistency_prompt": None,
 }
+PICK_LANG_FLAGS = {"num_problems": "--num-problems", "k": "--k", "max_new_tokens": "--max-new-tokens",
+                   "data": "--data"}
 PROBE_FLAGS = {"names": None, "languages": None, "num_problems": "--num-problems", "k": "--k",
                "max_new_tokens": "--max-new-tokens", "data": "--data", "backend": "--backend"}
 
@@ -155,6 +159,8 @@ class _Expander:
             if tasks:
                 self.add(Cell(f"base-{model}", "base",
                               self.eval_argv(model), [], self.resources("base"), {"model": model}))
+            if e.get("pick_lang"):
+                self.pick_lang_cell(model, tasks)
         uses = dict(e.get("uses") or {})
         for model in models:
             for seed in seeds:
@@ -175,9 +181,24 @@ class _Expander:
             parts.append(f"s{seed}")
         return "-".join(p for p in parts if p)
 
+    def pick_lang_cell(self, model: str, tasks: str) -> None:
+        pick = self.entry["pick_lang"]
+        argv = ["pick-lang", "--model", model, "--candidates", ",".join(pick["candidates"])]
+        deps = []
+        if tasks:
+            base = self.cells[f"base-{model}"]
+            argv += ["--base-eval", str(base.run_dir)]
+            deps.append(base.name)
+        for key, value in pick.items():
+            if PICK_LANG_FLAGS.get(key):
+                argv += [PICK_LANG_FLAGS[key], str(value)]
+        self.add(Cell(f"picklang-{model}", "picklang", argv, deps, self.resources("picklang"), {"model": model}))
+
     def language_sets(self, paradigm: str) -> list[str]:
+        """The training languages of a paradigm's cells (``paradigm_languages`` narrows them);
+        ``mixed`` trains one cell on the whole set."""
         plugin, _, _ = self.registry.paradigm_defaults(paradigm)
-        languages = list(self.entry["languages"])
+        languages = list((self.entry.get("paradigm_languages") or {}).get(paradigm) or self.entry["languages"])
         return [",".join(languages)] if plugin == "mixed" else languages
 
     def resources(self, kind: str) -> dict[str, Any]:

@@ -10,21 +10,21 @@ from harness.core.registry import Registry
 from harness.core.rundir import CONFIG, RESULT, RunDir
 
 BUILTIN_TINY = "builtin:tiny"
+BUILTIN_PREFIX = "builtin:"
 
 
 def resolve_model(spec: str, registry: Registry) -> str:
     """The path or hub id to load for ``spec``.
 
     - a registry alias (``tiny``, ``qwen2.5-3b``) resolves to its ``path``;
-    - ``builtin:tiny`` builds (once, offline) and returns the tiny model;
+    - ``builtin:tiny`` and ``builtin:tiny-base`` build (once, offline) and return the tiny model
+      (random) or the pretrained tiny base model;
     - a run directory of ``harness train`` resolves to the final model it recorded;
     - any other existing directory is returned as it is; anything else is taken as a hub id.
     """
     target = registry.resolve_model(spec)
-    if target == BUILTIN_TINY:
-        from harness.inference.tiny import tiny_model_path
-
-        return str(tiny_model_path())
+    if target.startswith(BUILTIN_PREFIX):
+        return str(builtin_model_path(target.removeprefix(BUILTIN_PREFIX)))
     path = Path(target).expanduser()
     if (path / RESULT).is_file():
         try:
@@ -50,6 +50,30 @@ def resolve_model(spec: str, registry: Registry) -> str:
         raise UserError(f"unknown model {target!r} (not an alias, a folder or an org/name hub id)"
                         f"{did_you_mean(target, registry.models)}")
     return target
+
+
+def builtin_model_path(kind: str) -> Path:
+    """A model the harness builds offline (``tiny``, ``tiny-base``), from the cache or built now;
+    the pretrained base prints a progress line while it builds (a few CPU minutes, once)."""
+    from harness.inference.tiny import KINDS, cached_path, is_intact, tiny_model_path
+
+    if kind not in KINDS:
+        raise UserError(f"unknown builtin model {kind!r}; known: {', '.join(KINDS)}")
+    if kind == "tiny":
+        return tiny_model_path()
+    path = cached_path(kind=kind)
+    if (path / "config.json").exists() and is_intact(path):
+        return path
+    import sys
+
+    note = "damaged; rebuilding" if path.exists() else "not built yet; building"
+    print(f"{kind}: {note} it once into {path.parent} (pretraining: about 3 minutes on 2 CPU cores)",
+          file=sys.stderr, flush=True)
+
+    def progress(step: int, steps: int, loss: float) -> None:
+        print(f"{kind}: pretraining step {step}/{steps} | loss {loss:.3f}", file=sys.stderr, flush=True)
+
+    return tiny_model_path(kind=kind, progress=progress)
 
 
 def resolve_studied_model(spec: str, registry: Registry) -> str:

@@ -56,22 +56,23 @@ def write_results(run: RunDir, results: Mapping[str, dict]) -> Path:
 
 
 def load_problems(data: str | Path, languages: Sequence[str], n: int, seed: int = 0) -> dict[str, list[dict]]:
-    """``n`` problems per language: ``toy`` (the built-in corpus, test split) or an MGSM mirror
-    folder (``mgsm_<lang>.tsv``, question TAB answer, no header). The same ``n`` row numbers are
-    taken in every language, so the problems are translations of each other."""
-    if str(data) == "toy":
-        from harness.data.toy import toy_corpus
+    """``n`` problems per language: ``toy`` or ``toy_study`` (the built-in corpora, test split) or
+    an MGSM mirror folder (``mgsm_<lang>.tsv``, question TAB answer, no header). The same ``n`` row
+    numbers are taken in every language, so the problems are translations of each other."""
+    if str(data) in ("toy", "toy_study"):
+        from harness.data.toy import toy_corpus, toy_study_corpus
 
+        generate = toy_corpus if str(data) == "toy" else toy_study_corpus
         try:
-            records = toy_corpus(languages, n=n, seed=seed, split="test")
+            records = generate(languages, n=n, seed=seed, split="test")
         except ValueError as exc:
-            raise UserError(f"probe data 'toy': {exc}") from None
+            raise UserError(f"probe data {str(data)!r}: {exc}") from None
         return {lang: [r for r in records if r["lang"] == lang] for lang in languages}
     folder = Path(data).expanduser()
     if (folder / "mgsm").is_dir() and not any(folder.glob("mgsm_*.tsv")):
         folder = folder / "mgsm"
     if not folder.is_dir():
-        raise UserError(f"probe data {data} is neither 'toy' nor a folder of mgsm_<lang>.tsv files")
+        raise UserError(f"probe data {data} is neither 'toy', 'toy_study' nor a folder of mgsm_<lang>.tsv files")
     problems = {}
     for lang in languages:
         problems[lang] = _read_mgsm(folder / f"mgsm_{lang}.tsv", lang)

@@ -37,7 +37,7 @@ class ProbeOptions:
     seed: int = option(0, help="Seed of sampling and of the problem selection.", source="harness choice: reproducible")
     drift_basis: str = option("pca", help="Drift scatter basis: pca (centred, as the study) or uncentred "
                                           "(SVD; the origin stays the base model).", source="paper")
-    data: str = option("toy", help="Problems when no eval samples are given: 'toy' or an MGSM mirror folder.",
+    data: str = option("toy", help="Problems when no eval samples are given: 'toy', 'toy_study' or an MGSM mirror folder.",
                        source="harness choice: offline; probes after an eval use its questions")
 
 def options_from(settings: Mapping[str, Any]) -> ProbeOptions:

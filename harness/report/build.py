@@ -95,7 +95,9 @@ def check_mismatch(evals: Sequence[Run], base: Run | None, families: list[str],
 
     named = {r.name: r.results for r in evals}
     label_of = {r.name: r.label for r in evals}
-    notes = check_comparable(named, allow, families) if len(named) > 1 else []
+    protocol = {r.name for r in evals if (r.training.get("paradigm_config") or {}).get("consistency_prompt")}
+    notes = check_comparable(named, allow or _only_protocol_prompts(named, families, protocol), families) \
+        if len(named) > 1 else []
     reference = base.name if base else evals[0].name
     marks = {}
     for _family, _setting, values in mismatches(named, families):
@@ -103,6 +105,18 @@ def check_mismatch(evals: Sequence[Run], base: Run | None, families: list[str],
             if value != values.get(reference, value):
                 marks[label_of[name]] = MARK
     return notes, marks
+
+
+def _only_protocol_prompts(named: dict, families: list[str], protocol: set[str]) -> bool:
+    """True when the runs differ only in the prompt, and only because models trained with the
+    consistency prompt were evaluated with it: the study's protocol for that ablation (the prompt
+    is used in training and evaluation), so they stand beside the rest, marked with a dagger."""
+    from harness.eval.gen import mismatches
+
+    found = mismatches(named, families)
+    return bool(found) and all(
+        setting == "prompt" and all(("consistency prompt" in value) == (name in protocol) for name, value in values.items())
+        for _family, setting, values in found)
 
 
 def describe_basis(family: str, data, runs: Sequence[Run], options: ReportOptions) -> str:

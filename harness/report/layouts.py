@@ -187,6 +187,7 @@ def ranking_table(picklang: dict, results: Sequence[FamilyResult], runs: Sequenc
             if len(by_lang) < 3:  # fewer than three points carry no rank information worth a row
                 continue
             langs = list(by_lang)
+            table.notes.append(_first_choice_note(picklang, result, paradigm, by_lang))
             predicted = [scores[l] for l in langs]
             cells = [Cell(text=",".join(langs))]
             for metric in ("avg", "gen"):
@@ -202,3 +203,22 @@ def ranking_table(picklang: dict, results: Sequence[FamilyResult], runs: Sequenc
         return None
     table.notes.append("ρ = 1: the training language pick-lang ranked first gave the highest score.")
     return table
+
+
+def _first_choice_note(picklang: dict, result: FamilyResult, paradigm: str, by_lang: dict[str, str]) -> str:
+    """Whether pick-lang's first choice is the training language whose cell reached the best Gen
+    (Avg without a base), and whether the best is distinguishable from the first choice at 95%."""
+    ranking = [row["lang"] for row in picklang.get("ranking", []) if row["lang"] in by_lang]
+    metric = "gen" if result.base else "avg"
+    points = {lang: result.reps.samples(setup, metric)[0] for lang, setup in by_lang.items()}
+    best = max(points, key=points.get)
+    first = ranking[0]
+    head = (f"{result.family} · {paradigm}: pick-lang's first choice is {first}; the best {metric.title()} "
+            f"came from training in {best} ({100 * points[best]:.1f})")
+    if first == best:
+        return head + ": the ranking picked it."
+    diff = result.reps.samples(by_lang[best], metric)[1] - result.reps.samples(by_lang[first], metric)[1]
+    low, high = stats.interval(diff)
+    verdict = "distinguishable" if low > 0 or high < 0 else "not distinguishable at 95%"
+    return (head + f", {100 * (points[best] - points[first]):.1f} points above {first} "
+            f"[{100 * low:.1f}, {100 * high:.1f}]: {verdict}.")

@@ -44,6 +44,8 @@ class PickLangRequest:
     backend: str = "transformers"
     seed: int = 0
     run_dir: Path | None = None
+    mode: str = "new"
+    """An existing --run-dir: refuse (new) or start it again (overwrite)."""
 
 
 def headroom(base_eval: Path, candidates: list[str]) -> dict[str, float]:
@@ -101,7 +103,7 @@ def run_pick_lang(request: PickLangRequest, probes: Mapping[str, Any], registry)
                            backend=request.backend, seed=request.seed, data=request.data)
     run, probes = run_standalone(["perplexity", "self_similarity"], model=request.model, base=None,
                                  languages=candidates, samples_from=None, compare={}, label=None, options=options,
-                                 run_dir=request.run_dir, probes=probes, registry=registry)
+                                 run_dir=request.run_dir, probes=probes, registry=registry, mode=request.mode)
     ppl, bleu = probes["perplexity"]["per_language"], probes["self_similarity"]["per_language"]
     signals = {lang: {"problem_ppl": ppl[lang]["problem_ppl"], "self_bleu": bleu[lang]["self_bleu"],
                       "response_ppl": ppl[lang]["response_ppl"], "headroom": extra.get(lang)}
