@@ -164,7 +164,15 @@ def test_probes_drift_and_picklang_ranking(tmp_path, capsys):
     assert "Representation drift" in md and "| RL (De) | 0.5 |" in md
     assert "| de | 5 | 1.2 | 40 |" in md
     assert "| mgsm_xling · grpo | en,zh,de | +1.00" in md
+    assert "pick-lang's first choice is de; the best Gen came from training in de" in md
+    assert "the ranking picked it." in md
     assert (out_dir / "figures" / "drift_scatter.png").is_file()
+    # ranked the other way round: the note says by how much the first choice fell short
+    (exp / "picklang" / "picklang.json").write_text(json.dumps({"model": "tiny", "ranking": ranking[::-1]}))
+    code, out, err = run_cli(capsys, "report", str(exp), "-B", "500", "--no-langid")
+    assert code == 0, err
+    assert "pick-lang's first choice is en; the best Gen came from training in de" in out
+    assert "points above en [" in out and "distinguishable" in out
 
 
 def test_unknown_format_and_missing_run_are_one_sentence(tmp_path, capsys):

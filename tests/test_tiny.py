@@ -140,7 +140,7 @@ def test_cache_is_built_once(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
     builds = []
     write = tiny._write
-    monkeypatch.setattr(tiny, "_write", lambda path, seed: (builds.append(path), write(path, seed)))
+    monkeypatch.setattr(tiny, "_write", lambda path, seed, *rest: (builds.append(path), write(path, seed, *rest)))
     first = tiny.tiny_model_path()
     second = tiny.tiny_model_path()
     assert first == second and len(builds) == 1
@@ -154,10 +154,10 @@ def test_cache_race_keeps_the_first_build(tmp_path, monkeypatch):
     write = tiny._write
     final = tmp_path / "models" / f"tiny-qwen2-s0-{tiny.fingerprint(0)}"
 
-    def write_while_another_process_wins(path, seed):
+    def write_while_another_process_wins(path, seed, *rest):
         final.mkdir(parents=True)
         (final / tiny.MARKER).write_text("{}")  # the winner's finished build
-        write(path, seed)
+        write(path, seed, *rest)
 
     monkeypatch.setattr(tiny, "_write", write_while_another_process_wins)
     assert tiny.tiny_model_path() == final

@@ -323,8 +323,8 @@ def cached_path(*, seed: int = 0, kind: str = "tiny") -> Path:
 def is_intact(path: Path) -> bool:
     """A finished build whose weights are the ones its marker recorded."""
     try:
-        info = json.loads((path / MARKER).read_text(encoding="utf-8"))
-        return info.get("weights_sha256") in (None, weights_hash(path))
+        recorded = json.loads((path / MARKER).read_text(encoding="utf-8")).get("weights_sha256")
+        return recorded is None or recorded == weights_hash(path)  # builds before the hash: trusted
     except (OSError, ValueError, AttributeError):
         return False
 
