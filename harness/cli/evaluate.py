@@ -27,7 +27,7 @@ def eval_(
     temperature: Annotated[float, typer.Option(help="Sampling temperature when --num-repeats > 1.")] = 0.6,
     top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling when --num-repeats > 1.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Seed of the first run (run i uses seed + i).")] = 0,
-    batch_size: Annotated[str, typer.Option("--batch-size", help="hf backend: prompts generated together (an integer or 'auto'; 64 is several times faster than 8 for small models on a CPU: bench/bench_eval.py).")] = "64",
+    batch_size: Annotated[str, typer.Option("--batch-size", help="hf backend: prompts generated together (an integer or 'auto'; 64 is about twice as fast as 8 for small models on a CPU: bench/bench_eval.py).")] = "64",
     max_model_len: Annotated[Optional[int], typer.Option("--max-model-len", help="Context length (prompt + response) to allocate.")] = None,
     consistency: Annotated[bool, typer.Option("--consistency-prompt/--no-consistency-prompt", help="Add the reason-in-the-question's-language instruction.")] = False,
     gen_kwargs: Annotated[Optional[str], typer.Option("--gen-kwargs", help="Extra generation kwargs, key=value,...")] = None,
