@@ -34,7 +34,6 @@ MOVED: dict[str, str] = {
     "harness.training": "harness.train.run",
     "harness.launch": "harness.train.launch",
     "harness.evaluation": "harness.eval.run",
-    "harness.gen": "harness.eval.gen",
     "harness.taskkit": "harness.eval.taskkit",
     "harness.tasks_index": "harness.eval.tasks",
     "harness.rewards": "harness.plugins.rewards",

@@ -8,7 +8,7 @@ import pytest
 
 from harness.cli import main
 from harness.core.errors import UserError
-from harness.eval.gen import compute_gen, family_accuracies, gen_score, gen_terms, load_results
+from harness.plugins.gen import compute_gen, family_accuracies, gen_score, gen_terms, load_results
 
 
 def test_hand_computed_value():

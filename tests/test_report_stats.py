@@ -1,5 +1,5 @@
 """The statistics behind `harness report` / `harness compare`: checked against scipy on fixed
-cases, against harness.eval.gen for Gen, and for coverage by simulation."""
+cases, against harness.plugins.gen for Gen, and for coverage by simulation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from harness.eval.gen import gen_score
+from harness.plugins.gen import gen_score
 from harness.report import stats
 
 

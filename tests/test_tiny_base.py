@@ -93,7 +93,7 @@ def test_a_damaged_cache_entry_is_rebuilt(monkeypatch, tmp_path):
 def test_tiny_base_profile_on_held_out_problems(tiny_base, tmp_path):
     """The built base answers held-out problems in every language, English best (greedy, 40 per
     language: a smoke check of the profile that bench/bench_tiny_base.py measures on all 250)."""
-    from harness.eval.gen import family_accuracies, load_results
+    from harness.plugins.gen import family_accuracies, load_results
     proc = harness_in(tmp_path, "eval", "--model", "tiny-base", "--tasks", "toy_study_xling", "--limit", "40",
                    "--batch-size", "64", "--run-dir", "runs/base", timeout=600)
     assert proc.returncode == 0, proc.stderr

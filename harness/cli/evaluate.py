@@ -121,7 +121,7 @@ def gen(
     allow_mismatch: Annotated[bool, typer.Option("--allow-mismatch", help="Compare runs that differ in task version, problems, budget or prompt (they are marked).")] = False,
 ) -> None:
     """Gen: mean over languages of (Acc(M) - Acc(base)) / (1 - Acc(base)), per task family."""
-    from harness.eval.gen import check_comparable, compute_gen, load_results
+    from harness.plugins.gen import check_comparable, compute_gen, load_results
 
     base_results = load_results(base)
     loaded = {spec: load_results(spec) for spec in results}

@@ -300,7 +300,7 @@ def _evaluate(run: RunDir, manager, names: Sequence[str], model_path: str, reque
 def add_gen(summary: dict, base_results: dict, base: str) -> None:
     """Gen against the base's results, into ``summary``; a mismatch is recorded, not raised, so
     the evaluation itself is never lost to it."""
-    from harness.eval.gen import check_comparable, compute_gen
+    from harness.plugins.gen import check_comparable, compute_gen
 
     summary["gen_base"] = base
     try:
@@ -314,6 +314,6 @@ def add_gen(summary: dict, base_results: dict, base: str) -> None:
 def _load_base(base: str | None) -> dict | None:
     if not base:
         return None
-    from harness.eval.gen import load_results
+    from harness.plugins.gen import load_results
 
     return load_results(base)

@@ -91,7 +91,7 @@ def check_mismatch(evals: Sequence[Run], base: Run | None, families: list[str],
                    allow: bool) -> tuple[list[str], dict[str, str]]:
     """Notes on what differs (refused unless ``allow``) and the dagger marks of the setups that
     differ from the base (else from the first run)."""
-    from harness.eval.gen import check_comparable, mismatches
+    from harness.plugins.gen import check_comparable, mismatches
 
     named = {r.name: r.results for r in evals}
     label_of = {r.name: r.label for r in evals}
@@ -111,7 +111,7 @@ def _only_protocol_prompts(named: dict, families: list[str], protocol: set[str])
     """True when the runs differ only in the prompt, and only because models trained with the
     consistency prompt were evaluated with it: the study's protocol for that ablation (the prompt
     is used in training and evaluation), so they stand beside the rest, marked with a dagger."""
-    from harness.eval.gen import mismatches
+    from harness.plugins.gen import mismatches
 
     found = mismatches(named, families)
     return bool(found) and all(

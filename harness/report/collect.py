@@ -304,7 +304,7 @@ class FamilyScores:
 def family_scores(runs: Sequence[Run], family: str, metric: str | None, table: ProblemTable,
                   allow_mismatch: bool = False) -> FamilyScores | None:
     """Scores of every run that has ``family``, aligned on the problems they share."""
-    from harness.eval.gen import _pick_metric
+    from harness.plugins.gen import _pick_metric
 
     having = [r for r in runs if family in family_languages(r.results)]
     if not having:
@@ -357,7 +357,7 @@ def families_of(runs: Sequence[Run]) -> list[str]:
 
 def settings_summary(run: Run, family: str) -> dict[str, Any]:
     """What a run's numbers of a family rest on (for the report's header)."""
-    from harness.eval.gen import comparison_settings
+    from harness.plugins.gen import comparison_settings
 
     settings = comparison_settings(run.results, family)
     settings["repeats"] = int(run.results.get("num_runs") or (run.results.get("harness") or {}).get("num_repeats") or 1)

@@ -51,7 +51,7 @@ class PickLangRequest:
 def headroom(base_eval: Path, candidates: list[str]) -> dict[str, float]:
     """1 - the base's accuracy per candidate language, from the first family of its eval run that
     has every candidate."""
-    from harness.eval.gen import family_accuracies, load_results
+    from harness.plugins.gen import family_accuracies, load_results
 
     for _family, (_metric, accs) in family_accuracies(load_results(base_eval)).items():
         if all(lang in accs for lang in candidates):

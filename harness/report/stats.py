@@ -19,7 +19,7 @@ coverage measured with 4 seeds) and no bootstrap can know much about a seed effe
 seeds; tests/test_report_stats.py measures the coverage of each case. Avg (the mean over languages) and Gen are computed in every replicate from the same
 resampled accuracies, so their intervals are bootstrapped, never propagated; in a replicate
 where the base scores 100% in a language, that language is left out of Gen, as in the
-definition (harness.eval.gen).
+definition (harness.plugins.gen).
 
 Intervals are percentile intervals (95% by default, 10,000 replicates, seeded). p-values are
 two-sided: a paired permutation test (each problem's two answers swapped between the setups
