@@ -208,15 +208,18 @@ def ranking_table(picklang: dict, results: Sequence[FamilyResult], runs: Sequenc
 def _first_choice_note(picklang: dict, result: FamilyResult, paradigm: str, by_lang: dict[str, str]) -> str:
     """Whether pick-lang's first choice is the training language whose cell reached the best Gen
     (Avg without a base), and whether the best is distinguishable from the first choice at 95%."""
-    ranking = [row["lang"] for row in picklang.get("ranking", []) if row["lang"] in by_lang]
+    from harness.report.picklang import first_place
+
+    firsts = first_place([row for row in picklang.get("ranking", []) if row["lang"] in by_lang])
     metric = "gen" if result.base else "avg"
     points = {lang: result.reps.samples(setup, metric)[0] for lang, setup in by_lang.items()}
     best = max(points, key=points.get)
-    first = ranking[0]
-    head = (f"{result.family} · {paradigm}: pick-lang's first choice is {first}; the best {metric.title()} "
+    first = max(firsts, key=points.get)  # of tied first choices, the one that did best
+    choice = f"first choice is {first}" if len(firsts) == 1 else f"first place is tied ({' = '.join(firsts)})"
+    head = (f"{result.family} · {paradigm}: pick-lang's {choice}; the best {metric.title()} "
             f"came from training in {best} ({100 * points[best]:.1f})")
     if first == best:
-        return head + ": the ranking picked it."
+        return head + (": the ranking picked it." if len(firsts) == 1 else ": one of the tied first choices.")
     diff = result.reps.samples(by_lang[best], metric)[1] - result.reps.samples(by_lang[first], metric)[1]
     low, high = stats.interval(diff)
     verdict = "distinguishable" if low > 0 or high < 0 else "not distinguishable at 95%"

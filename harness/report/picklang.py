@@ -30,6 +30,8 @@ from harness.core.rundir import RunDir
 
 SIGNALS = {"problem_ppl": True, "self_bleu": False, "headroom": True}
 """Scored signals and whether a higher value means a better candidate (more uncertainty)."""
+TIE = 1e-9
+"""Scores closer than this are equal (a mean of normalised ranks, up to float rounding)."""
 
 
 @dataclass
@@ -38,10 +40,10 @@ class PickLangRequest:
     candidates: list[str] | None = None
     base_eval: Path | None = None
     num_problems: int = 8
-    k: int = 4
+    num_generations: int = 4
     max_new_tokens: int = 96
     data: str = "toy"
-    backend: str = "transformers"
+    backend: str = "hf"
     seed: int = 0
     run_dir: Path | None = None
     mode: str = "new"
@@ -77,9 +79,32 @@ def rank_candidates(signals: dict[str, dict[str, float | None]]) -> list[dict]:
     for row in rows.values():
         row["score"] = float(np.mean([row[f"{s}_rank"] for s in scored]))
     ordered = sorted(rows.values(), key=lambda row: -row["score"])
-    for i, row in enumerate(ordered, 1):
-        row["rank"] = i
+    for i, row in enumerate(ordered):  # competition ranks: equal scores share the better rank
+        same = i > 0 and _same_score(row, ordered[i - 1])
+        row["rank"] = ordered[i - 1]["rank"] if same else i + 1
+    for row in ordered:
+        row["tied"] = sum(other["rank"] == row["rank"] for other in ordered) > 1
     return ordered
+
+
+def _same_score(a: Mapping, b: Mapping) -> bool:
+    return abs(a["score"] - b["score"]) < TIE
+
+
+def first_place(ranking: list[Mapping]) -> list[str]:
+    """The first language of ``ranking`` (best first) and those tied with it on score (read off
+    the scores, so picklang.json files written before ties were marked work too)."""
+    return [row["lang"] for row in ranking if _same_score(row, ranking[0])]
+
+
+def recommendation(ranking: list[Mapping]) -> str:
+    """The line under the ranking: the first choice, or that the first place is tied."""
+    first = first_place(ranking)
+    score = next(row["score"] for row in ranking if row["lang"] == first[0])
+    if len(first) == 1:
+        return f"recommended training language: {first[0]} (score {score:.2f})"
+    return (f"first place is tied: {' and '.join(first)} (score {score:.2f} each); the signals do not "
+            f"tell them apart, so no single language is recommended (more --num-problems may separate them)")
 
 
 def run_pick_lang(request: PickLangRequest, probes: Mapping[str, Any], registry) -> tuple[RunDir, dict]:
@@ -96,10 +121,10 @@ def run_pick_lang(request: PickLangRequest, probes: Mapping[str, Any], registry)
             from harness.core.errors import unknown
 
             raise unknown("language", lang, LITERALS)
-    if request.k < 2:
-        raise UserError("--k must be at least 2: self-similarity compares sampled solutions with each other")
+    if request.num_generations < 2:
+        raise UserError("--num-generations must be at least 2: self-similarity compares sampled solutions with each other")
     extra = headroom(request.base_eval, candidates) if request.base_eval else {}
-    options = ProbeOptions(num_problems=request.num_problems, k=request.k, max_new_tokens=request.max_new_tokens,
+    options = ProbeOptions(num_problems=request.num_problems, num_generations=request.num_generations, max_new_tokens=request.max_new_tokens,
                            backend=request.backend, seed=request.seed, data=request.data)
     run, probes = run_standalone(["perplexity", "self_similarity"], model=request.model, base=None,
                                  languages=candidates, samples_from=None, compare={}, label=None, options=options,
@@ -128,12 +153,15 @@ def print_ranking(console, result: dict) -> None:
     for row in result["ranking"]:
         table.add_row(*[_fmt(row, c) for c in columns])
     console.print(table)
+    console.print(recommendation(result["ranking"]), highlight=False)
     console.print(f"[dim]scored: {', '.join(result['scored_signals'])}; score = mean normalised rank "
                   "(1 = the most uncertain on a signal)[/]", highlight=False)
 
 
 def _fmt(row: dict, column: str) -> str:
     value = row.get(column)
+    if column == "rank" and row.get("tied"):
+        return f"{value}="  # tied: "1=" as in a sports table
     if value is None:
         return "–"
     if isinstance(value, float):
