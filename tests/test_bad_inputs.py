@@ -39,13 +39,15 @@ def broken_models(work):
 
     tiny = tiny_model_path()
     models = {}
-    for name in ("no_weights", "bad_config", "truncated", "config_list"):
+    for name in ("no_weights", "bad_config", "truncated", "config_list", "wrong_type"):
         target = work / name
         shutil.copytree(tiny, target)
         models[name] = target
     (models["no_weights"] / "model.safetensors").unlink()
     (models["bad_config"] / "config.json").write_text('{"model_type": "qwen2",')
     (models["config_list"] / "config.json").write_text("[1, 2]")
+    config = json.loads((models["wrong_type"] / "config.json").read_text())
+    (models["wrong_type"] / "config.json").write_text(json.dumps({**config, "num_hidden_layers": "two"}))
     weights = models["truncated"] / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     return models
@@ -78,8 +80,9 @@ def test_flags_and_names(capsys, work, args, message):
 
 @pytest.mark.parametrize("name, message", [
     ("no_weights", "has no weights"),
-    ("bad_config", "config.json is not valid JSON"),
+    ("bad_config", "config.json:1: not valid JSON (Expecting property name enclosed in double quotes at column 24, byte offset 23)"),
     ("config_list", "config.json is not a model config"),
+    ("wrong_type", "config.json: transformers cannot load this model config (Field 'num_hidden_layers' expected int"),
     ("truncated", "model.safetensors is truncated"),
 ])
 def test_damaged_model_folders_are_named(capsys, work, broken_models, name, message):
@@ -109,11 +112,39 @@ def test_non_utf8_files_are_named_with_their_line(capsys, work):
     config.write_bytes(b"model: " + LATIN1 + b"\n")
     assert "config.yaml:1: not UTF-8 text" in one_sentence(capsys, "eval", "--config", str(config))
     assert "config.yaml:1: not UTF-8 text" in one_sentence(capsys, *TRAIN, "--config", str(config))
+    samples = synthetic_eval_run(work / "eval-latin1")
+    samples.write_bytes(samples.read_bytes() + b'{"doc_id": 9, "doc": {"id": "' + LATIN1 + b'"}}\n')
+    assert f"{samples.name}:3: not UTF-8 text (byte 0xc4" in one_sentence(capsys, "report", str(samples.parent))
     tsv = work / "mirror" / "mgsm"
     tsv.mkdir(parents=True)
     (tsv / "mgsm_de.tsv").write_bytes(LATIN1 + b"\t3\n")
     assert "mgsm_de.tsv:1: not UTF-8 text" in one_sentence(
         capsys, "probe", "consistency", "--lang", "de", "--data", str(work / "mirror" / "mgsm"), "--num-problems", "1")
+
+
+def synthetic_eval_run(path: Path) -> Path:
+    """An eval run of two problems in en and de; returns its samples file of de."""
+    import numpy as np
+
+    from harness.report.synthetic import write_eval_run
+
+    write_eval_run(path, {"toy_xling": {"en": np.array([[1, 0]]), "de": np.array([[0, 1]])}})
+    return next(path.glob("samples_toy_xling_de*.jsonl"))
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda run: (run / "results.json").write_text('{"results": {"toy_xling_en": {"acc": 1,}}}'),
+     'results.json:1: not valid JSON (Expecting property name enclosed in double quotes at column 40, byte offset 39)'),
+    (lambda run: (run / "results.json").write_text('{"results": 1}'), "results.json is not a harness or lm-eval results file"),
+    (lambda run: next(run.glob("samples_toy_xling_de*.jsonl")).write_text('{"doc_id": 0\n{"doc_id": 1}\n'),
+     ":1: not valid JSON (Expecting ',' delimiter at column 13, byte offset 12)"),
+    (lambda run: (run / "config.yaml").write_text("model: [tiny\n"), "config.yaml:2: not valid YAML"),
+])
+def test_damaged_report_inputs_are_named(capsys, work, damage, message):
+    run, other = synthetic_eval_run(work / "eval").parent, synthetic_eval_run(work / "other").parent
+    damage(run)
+    for command in (("report", str(run)), ("compare", str(other), str(run))):
+        assert message in one_sentence(capsys, *command)
 
 
 @pytest.mark.slow

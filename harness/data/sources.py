@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import UserError
-from harness.core.files import read_jsonl, read_text  # read_jsonl: one reader, re-exported here
+from harness.core.files import json_error, read_jsonl, read_text  # read_jsonl: one reader, re-exported here
 
 DATA_DIR_ENV = "HARNESS_DATA_DIR"
 
@@ -163,7 +163,10 @@ def read_rows(path: Path, columns: tuple[str, ...] = ("question", "answer")) -> 
     if path.suffix == ".parquet":
         from datasets import Dataset
 
-        return list(Dataset.from_parquet(str(path)))
+        try:
+            return list(Dataset.from_parquet(str(path)))
+        except ValueError as exc:  # pyarrow's ArrowInvalid: not parquet, or cut off
+            raise DataError(f"{path}: not a readable parquet file ({str(exc).splitlines()[0]})") from None
     if path.suffix == ".tsv":
         return [dict(zip(columns, pair)) for pair in read_tsv_pairs(path)]
     if path.suffix == ".json":
@@ -172,7 +175,7 @@ def read_rows(path: Path, columns: tuple[str, ...] = ("question", "answer")) -> 
             return json.loads(text)
         except json.JSONDecodeError as exc:
             if exc.msg != "Extra data":  # several values: JSON lines under a .json name
-                raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+                raise json_error(path, text, exc) from None
     return read_jsonl(path)
 
 

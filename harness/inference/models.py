@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from harness.core.errors import UserError, did_you_mean
+from harness.core.files import read_json, read_mapping
 from harness.core.registry import Registry
 from harness.core.rundir import CONFIG, RESULT, RunDir
 
@@ -28,9 +29,8 @@ def resolve_model(spec: str, registry: Registry) -> str:
     path = Path(target).expanduser()
     if (path / RESULT).is_file():
         try:
-            result = json.loads((path / RESULT).read_text(encoding="utf-8"))
-            recorded = result["model_path"]
-        except (ValueError, KeyError, TypeError):
+            recorded = read_json(path / RESULT, "training result")["model_path"]
+        except (KeyError, TypeError):
             raise UserError(f"{path / RESULT} is not a training result (no model_path)") from None
         model = RunDir(path).resolve(recorded)
         if not model.exists():
@@ -84,7 +84,8 @@ def resolve_studied_model(spec: str, registry: Registry) -> str:
         return str(path)
     results = path / "results.json" if path.is_dir() else path
     if results.name == "results.json" and results.is_file():
-        evaluated = (json.loads(results.read_text(encoding="utf-8")).get("harness") or {}).get("model_path")
+        data = read_json(results, "results file")
+        evaluated = ((data.get("harness") if isinstance(data, dict) else None) or {}).get("model_path")
         if evaluated:
             return str(evaluated)
     return resolve_model(str(spec), registry)
@@ -93,12 +94,10 @@ def resolve_studied_model(spec: str, registry: Registry) -> str:
 def trained_with_consistency_prompt(spec: str) -> bool:
     """Whether ``spec`` is a training run whose paradigm used the consistency prompt, so that its
     evaluation can use the same prompt (train/eval prompt drift is this field's classic bug)."""
-    import yaml
-
     config = Path(spec).expanduser() / CONFIG
     if not (config.is_file() and (config.parent / RESULT).is_file()):
         return False
-    settings = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    settings = read_mapping(config, "run config")
     return bool((settings.get("paradigm_config") or {}).get("consistency_prompt"))
 
 
@@ -107,22 +106,32 @@ WEIGHT_FILES = ("*.safetensors", "*.bin", "*.pt", "*.gguf")
 
 def check_model_dir(path: Path) -> None:
     """What a model folder can get wrong, found before a library loads it: an unreadable
-    config.json, no weights, a truncated safetensors file (one sentence naming the file)."""
-    from harness.core.files import read_text
-
+    config.json or one a library refuses, no weights, a truncated safetensors file (one sentence
+    naming the file)."""
     config = path / "config.json"
-    try:
-        data = json.loads(read_text(config, "model config"))
-    except ValueError as exc:
-        raise UserError(f"{config} is not valid JSON ({exc}); the model folder is damaged") from None
-    if not isinstance(data, dict):
+    if not isinstance(read_json(config, "model config"), dict):
         raise UserError(f"{config} is not a model config (a JSON object)")
+    _check_config_fields(config)
     weights = [w for pattern in WEIGHT_FILES for w in sorted(path.glob(pattern))]
     if not weights:
         raise UserError(f"model folder {path} has no weights (no *.safetensors or *.bin file)")
     for file in weights:
         if file.suffix == ".safetensors":
             _check_safetensors(file)
+
+
+def _check_config_fields(config: Path) -> None:
+    """Load ``config`` as transformers will (no weights): a field of the wrong type
+    (``"num_hidden_layers": "two"``) or an unknown model_type is one sentence naming the file."""
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(config.parent)
+    except Exception as exc:  # noqa: BLE001 - transformers and huggingface_hub raise many kinds
+        cause = exc.__cause__ if isinstance(exc.__cause__, (TypeError, ValueError)) else exc
+        reason = " ".join(str(cause).split()) or type(exc).__name__
+        raise UserError(f"{config}: transformers cannot load this model config ({reason}); "
+                        f"fix the field or copy the model again") from None
 
 
 def _check_safetensors(file: Path) -> None:

@@ -8,7 +8,6 @@ holds such run directories (an experiment): folders without results of their own
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from harness.core.errors import UserError
+from harness.core.files import read_json, read_jsonl, read_yaml
 from harness.core.rundir import CONFIG
 from harness.report.stats import Scores
 
@@ -112,17 +111,14 @@ def _study_order(path: Path) -> tuple:
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path} is not valid JSON ({exc.msg})") from None
+    data = read_json(path, "results file")
     return data if isinstance(data, dict) else {}
 
 
 def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path, "run config")
     return data if isinstance(data, dict) else {}
 
 
@@ -155,6 +151,8 @@ def _paradigm_and_languages(config: Mapping) -> tuple[str, list[str]]:
 def _training_config(model: str) -> dict:
     """The config of the ``harness train`` run a model came from (empty for an alias or hub id)."""
     path = Path(model).expanduser()
+    if not path.is_dir():  # an alias or hub id: its parent would be the working directory
+        return {}
     for candidate in (path, path.parent):
         config = _read_yaml(candidate / CONFIG) if candidate.is_dir() else {}
         if config.get("command") == "train":
@@ -256,11 +254,7 @@ def read_task_scores(run: Run, task: str, metric: str) -> dict[int, dict[str, fl
         repeat = int(match.group(1)) if match else 0
         scores = out.setdefault(repeat, {})
         seen = set()
-        for line in file.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line) if line.strip() else None
-            except json.JSONDecodeError:  # a torn last line of a killed writer
-                continue
+        for record in read_jsonl(file, "samples file", torn_tail=True):  # a killed writer's torn last line
             if not isinstance(record, dict) or record.get("doc_id") in seen or metric not in record:
                 continue
             seen.add(record.get("doc_id"))
