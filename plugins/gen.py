@@ -14,7 +14,6 @@ family's group, only the group's languages count (Telugu, an extra MGSM task, do
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -80,12 +79,9 @@ def load_results(spec: str | Path) -> dict:
         path = candidates[-1]
     if not path.is_file():
         raise UserError(f"results file {path} does not exist")
-    try:
-        from harness.core.files import read_text
+    from harness.core.files import read_json
 
-        data = json.loads(read_text(path, "results file"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path} is not valid JSON ({exc.msg})") from None
+    data = read_json(path, "results file")
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
         raise UserError(f"{path} is not an lm-eval or harness results file (no 'results' mapping)")
     return data
