@@ -116,6 +116,40 @@ def test_cli_prints_a_language_table(scripted, shared_data, tmp_path, capsys):
     assert (tmp_path / "run" / "results.json").is_file()
 
 
+@pytest.mark.parametrize("tasks", ["mgsm_xling_en,mgsm_xling_de", "mgsm_xling_de,mgpqa_diamond_xling_en,mgpqa_diamond_xling_de"])
+def test_single_language_tasks_land_in_their_family_row(scripted, shared_data, tmp_path, capsys, tasks):
+    code, out, err = run_cli(capsys, "eval", "--tasks", tasks, "--limit", "2", "--data-dir", str(shared_data),
+                          "--run-dir", str(tmp_path / "run"))
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if line.startswith("┃"))
+    assert "mgsm_xling strict_acc" in header and "mgsm_xling_de" not in header
+    rows = {line.split()[1]: [cell.strip() for cell in line.split("│")[2:-1]] for line in out.splitlines()
+            if line.startswith("│")}
+    assert set(rows) == {*{t.rsplit("_", 1)[1] for t in tasks.split(",")}, "avg"}  # languages, not task names
+    assert rows["de"][0] == "50.0" and all(rows["de"]) and all(rows["avg"])
+    if "mgpqa" in tasks:
+        assert "mgpqa_diamond_xling" in header and rows["en"][0] == "" and rows["en"][-1]  # no en for mgsm
+
+
+def test_single_language_tasks_average_per_run():
+    from harness.eval.results import language_table
+
+    task = lambda runs: {"strict_acc,none": sum(runs) / 2, "strict_acc_std,none": 0.1, "strict_acc_runs,none": runs}  # noqa: E731
+    results = {"results": {"mgsm_xling_4shot_de": task([0.5, 0.7]), "mgsm_xling_4shot_zh": task([0.1, 0.1])}}
+    header, rows = language_table(results, ["mgsm_xling_4shot_de", "mgsm_xling_4shot_zh"])
+    assert header == ["language", "mgsm_xling_4shot strict_acc"]
+    assert rows == [["de", "60.0 ± 10.0"], ["zh", "10.0 ± 10.0"], ["avg", "35.0 ± 7.1"]]  # runs' means 30, 40
+
+
+def test_single_language_tasks_with_the_tiny_model(shared_data, tmp_path, capsys):
+    code, out, err = run_cli(capsys, "eval", "--model", "tiny", "--tasks", "mgsm_xling_en,mgsm_xling_zh", "--limit", "1",
+                             "--max-gen-toks", "8", "--data-dir", str(shared_data), "--run-dir", str(tmp_path / "run"))
+    assert code == 0, err
+    rows = {line.split()[1]: [cell.strip() for cell in line.split("│")[2:-1]] for line in out.splitlines()
+            if line.startswith("│")}
+    assert list(rows) == ["en", "zh", "avg"] and all(all(cells) for cells in rows.values())
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--tasks", "mgsm_xlin"], "unknown task 'mgsm_xlin'; did you mean 'mgsm_xling'?"),
     (["--backend", "tgi"], "unknown backend 'tgi'"),

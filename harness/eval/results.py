@@ -74,19 +74,19 @@ def write_samples(run: RunDir, samples: dict[str, list[dict]], repeat: int | Non
 
 
 def language_table(results: dict, families: Sequence[str]) -> tuple[list[str], list[list[str]]]:
-    """Rows (language, then mean [± std] of each family's metrics) and the header."""
+    """Rows (language, then mean [± std] of each family's metrics) and the header. ``families``
+    are what ``--tasks`` named: families, or single ``<family>_<lang>`` tasks, which land in their
+    family's column and their language's row."""
     per_task = results["results"]
-    groups = results.get("group_subtasks") or {}
     columns: list[tuple[str, str, str]] = []  # (family, metric key, header)
     langs: list[str] = []
-    for family in families:
-        children = groups.get(family) or [family]
-        extras = sorted(t for t in per_task if t.startswith(f"{family}_") and t not in children and t not in groups)
-        for task in list(children) + extras:
+    tasks = family_tasks(results, families)
+    for family, members in tasks.items():
+        for task in members:
             lang = task[len(family) + 1:] if task.startswith(f"{family}_") else task
             if lang not in langs:
                 langs.append(lang)
-        sample = per_task.get(children[0], {}) if children else {}
+        sample = per_task.get(members[0], {}) if members else {}
         for key, value in sample.items():
             name = key.partition(",")[0]
             if _is_metric(key, value) and not name.endswith(("_stderr", "_std")):
@@ -97,11 +97,38 @@ def language_table(results: dict, families: Sequence[str]) -> tuple[list[str], l
         row = [lang]
         for family, key, _ in columns:
             task = family if lang == "avg" else f"{family}_{lang}"
-            value = per_task.get(task, {}).get(key)
-            std = per_task.get(task, {}).get(key.replace(",", "_std,", 1))
-            if value is None:
-                row.append("")
-            else:
-                row.append(f"{100 * value:.1f}" + (f" ± {100 * std:.1f}" if std else ""))
+            found = per_task.get(task) or (_average(per_task, tasks[family], key) if lang == "avg" else {})
+            value, std = found.get(key), found.get(key.replace(",", "_std,", 1))
+            row.append("" if value is None else f"{100 * value:.1f}" + (f" ± {100 * std:.1f}" if std else ""))
         rows.append(row)
     return header, rows
+
+
+def family_tasks(results: dict, names: Sequence[str]) -> dict[str, list[str]]:
+    """{family: its tasks in the results}: a group's children (then extra ``<family>_*`` tasks such
+    as MGSM's te); a single ``<family>_<lang>`` task that is no group joins its family."""
+    per_task, groups = results["results"], results.get("group_subtasks") or {}
+    out: dict[str, list[str]] = {}
+    for name in names:
+        if name in groups or name not in per_task or "_" not in name:
+            children = list(groups.get(name) or [name])
+            extras = sorted(t for t in per_task if t.startswith(f"{name}_") and t not in children and t not in groups)
+            members = children + extras
+        else:
+            name, members = name.rsplit("_", 1)[0], [name]
+        out.setdefault(name, []).extend(t for t in members if t not in out.get(name, []))
+    return out
+
+
+def _average(per_task: dict, tasks: Sequence[str], key: str) -> dict[str, float]:
+    """The unweighted mean of ``key`` over ``tasks`` (the groups' aggregation, for tasks run
+    without their group), with the spread of the per-run means when every task has its runs."""
+    values = [per_task[t][key] for t in tasks if isinstance(per_task.get(t, {}).get(key), (int, float))]
+    if not values:
+        return {}
+    out = {key: statistics.fmean(values)}
+    runs_key = key.replace(",", "_runs,", 1)
+    runs = [per_task[t].get(runs_key) for t in tasks]
+    if len(values) == len(tasks) and all(isinstance(r, list) and len(r) == len(runs[0]) > 1 for r in runs):
+        out[key.replace(",", "_std,", 1)] = statistics.stdev(statistics.fmean(column) for column in zip(*runs))
+    return out
