@@ -109,9 +109,11 @@ def check_model_dir(path: Path) -> None:
     config.json or one a library refuses, no weights, a truncated safetensors file (one sentence
     naming the file)."""
     config = path / "config.json"
-    if not isinstance(read_json(config, "model config"), dict):
+    data = read_json(config, "model config")
+    if not isinstance(data, dict):
         raise UserError(f"{config} is not a model config (a JSON object)")
-    _check_config_fields(config)
+    if "auto_map" not in data:  # a model with its own code (trust_remote_code) checks its own config
+        _check_config_fields(config)
     weights = [w for pattern in WEIGHT_FILES for w in sorted(path.glob(pattern))]
     if not weights:
         raise UserError(f"model folder {path} has no weights (no *.safetensors or *.bin file)")
