@@ -126,7 +126,7 @@ def synthetic_eval_run(path: Path) -> Path:
     """An eval run of two problems in en and de; returns its samples file of de."""
     import numpy as np
 
-    from harness.report.synthetic import write_eval_run
+    from tests.synthetic import write_eval_run
 
     write_eval_run(path, {"toy_xling": {"en": np.array([[1, 0]]), "de": np.array([[0, 1]])}})
     return next(path.glob("samples_toy_xling_de*.jsonl"))
@@ -145,6 +145,20 @@ def test_damaged_report_inputs_are_named(capsys, work, damage, message):
     damage(run)
     for command in (("report", str(run)), ("compare", str(other), str(run))):
         assert message in one_sentence(capsys, *command)
+
+
+def test_damaged_corpus_inputs_are_named(capsys, work):
+    corpus = work / "corpus"
+    corpus.mkdir()
+    (corpus / "de.jsonl").write_bytes(b'{"id": "a", "lang": "en", "question": "q", "answer": "1"}\n'
+                                      b'{"id": "a", "lang": "de", "question": "' + LATIN1 + b'", "answer": "1"}\n')
+    assert "de.jsonl:2: not UTF-8 text (byte 0xc4 at column 57, byte offset 114)" in one_sentence(
+        capsys, "corpus", "check", str(corpus))
+    built = work / "built"
+    built.mkdir()
+    (built / "manifest.json").write_text('{"files": \n')
+    assert "manifest.json:2: not valid JSON (Expecting value at column 1, byte offset 11)" in one_sentence(
+        capsys, "corpus", "check", str(built))
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from harness.corpus import checks
 
 def read_parallel(path: Path) -> list[dict]:
     """Every record of the corpus at ``path``, in the corpus schema (``solution`` may be empty)."""
+    from harness.core.files import read_json
     from harness.data.corpora import convert_records, read_built
     from harness.data.sources import read_jsonl, read_rows, read_tsv_pairs
 
@@ -28,6 +29,7 @@ def read_parallel(path: Path) -> list[dict]:
     if not path.is_dir():
         return convert_records(read_rows(path), str(path))
     if (path / "manifest.json").is_file():
+        read_json(path / "manifest.json", "corpus manifest")  # a damaged one: file, line and byte, not a traceback
         return read_built(path)
     tsvs = sorted(path.glob("mgsm_*.tsv"))
     if tsvs:
