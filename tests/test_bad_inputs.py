@@ -147,6 +147,16 @@ def test_damaged_report_inputs_are_named(capsys, work, damage, message):
         assert message in one_sentence(capsys, *command)
 
 
+def test_a_damaged_base_eval_of_pick_lang_is_named(capsys, work):
+    results = work / "results.json"
+    results.write_bytes(b'{"results": {}, "note": "' + LATIN1 + b'"}')
+    assert "results.json:1: not UTF-8 text (byte 0xc4 at column 43, byte offset 42)" in one_sentence(
+        capsys, "pick-lang", "--candidates", "en,de", "--base-eval", str(results))
+    results.write_text('{"results": {}\n"x": 1}')
+    assert "results.json:2: not valid JSON (Expecting ',' delimiter at column 1, byte offset 15)" in one_sentence(
+        capsys, "pick-lang", "--candidates", "en,de", "--base-eval", str(results))
+
+
 def test_damaged_corpus_inputs_are_named(capsys, work):
     corpus = work / "corpus"
     corpus.mkdir()
