@@ -1,8 +1,9 @@
 """``cold_start``: SFT, then GRPO from the SFT checkpoint (which is also GRPO's reference model).
 
 Composed through the paradigm interface: ``context.paradigm("sft")`` runs in stage ``sft``,
-``context.paradigm("grpo")`` in stage ``grpo``. ``sft_steps: 100`` gives the study's 100-step cold
-start; -1 runs full SFT. With ``--resume`` a finished SFT stage is not run again.
+``context.paradigm("grpo")`` in stage ``grpo``. ``sft_steps: 100`` gives the 100-step cold start
+that DESIGN.md reports second-hand (unverified); -1 runs full SFT (the paper's cold start). With
+``--resume`` a finished SFT stage is not run again.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from harness.core.config import option
 from harness.core.paradigm import TrainContext, TrainResult
 from harness.plugins._stages import run_stage
 from harness.trainers.grpo import GRPOOptions
-from harness.trainers.options import TrainOptions
+from harness.trainers.options import SFT_BATCH_SOURCE, SFT_LR_SOURCE, TrainOptions
 from harness.trainers.sft import SFTOptions
 
 SFT_PREFIX = "sft_"
@@ -23,11 +24,13 @@ SFT_NAMES = {"sft_steps": "max_steps", "sft_epochs": "num_train_epochs"}
 
 @dataclass
 class ColdStartOptions(GRPOOptions):
-    sft_steps: int = option(-1, help="SFT optimizer steps before GRPO (-1: full SFT; the study also tried 100).",
+    sft_steps: int = option(-1, help="SFT optimizer steps before GRPO (-1: full SFT; cold_start_100: 100 steps, "
+                                     "a variant reported second-hand, unverified).",
                             source="paper")
-    sft_learning_rate: float = option(2e-5, help="SFT learning rate.", source="paper")
+    sft_learning_rate: float = option(2e-5, help="SFT learning rate.", source=SFT_LR_SOURCE)
     sft_epochs: float = option(3.0, help="SFT epochs (when sft_steps is -1).", source="paper")
-    sft_batch_size: int = option(32, help="SFT examples per optimizer step, over all processes.", source="paper")
+    sft_batch_size: int = option(32, help="SFT examples per optimizer step, over all processes.",
+                                 source=SFT_BATCH_SOURCE)
     sft_micro_batch_size: int = option(8, help="SFT examples per forward pass and process.",
                                        source="harness choice: memory only")
     sft_max_length: int = option(2048, help="SFT: truncate prompt + solution to this many tokens.",

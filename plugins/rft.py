@@ -37,7 +37,9 @@ class RFTOptions(SFTOptions):
                                 source="paper")
     samples_per_problem: int = option(8, help="Responses sampled per training problem (k).",
                                       source="harness choice: the paper says several; 8 = the GRPO group size")
-    sample_temperature: float = option(1.0, help="Sampling temperature.", source="paper")
+    sample_temperature: float = option(1.0, help="Sampling temperature (RFT's is in no text read; the RL "
+                                                 "rollouts' is 1.0).",
+                                       source="harness choice: the paper's RL rollout temperature; RFT's is not stated")
     sample_top_p: float = option(1.0, help="Nucleus sampling.", source="verl default")
     max_new_tokens: int = option(1024, help="Longest sampled response, in tokens.",
                                  source="harness choice: GRPO's max_completion_length")

@@ -4,7 +4,8 @@
 and ``GRPOOptions`` inherit it and add their own (every built-in paradigm's options derive from
 those two). Its defaults are the study's RL settings (the paper, else verl's defaults, as
 ``GRPOOptions`` uses them); ``SFTOptions`` overrides, with :func:`override`, those where SFT ran
-otherwise (the paper's SFT settings, else LlamaFactory's defaults). :func:`training_arguments`
+otherwise (the paper's SFT epochs, LlamaFactory's defaults, and harness choices for the learning
+rate, schedule and batch, which no text read states). :func:`training_arguments`
 maps the shared fields onto TRL's config.
 """
 
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 
 from harness.core.config import option
 from harness.core.errors import UserError, unknown
+from harness.inference import on_cpu
 from harness.trainers import common
 
 log = logging.getLogger("harness.train")
@@ -28,6 +30,17 @@ LIGER_HELP = ("Liger kernels (TRL use_liger_kernel): auto (on a CUDA GPU when li
 # ../shared/DESIGN.md, H200, Qwen2.5-3B shape: Liger with checkpointing +11% SFT throughput at the same
 # memory; without checkpointing +38% but 93 GB, too large for an 80 GB H100 (so checkpointing stays on).
 LIGER_SOURCE = "harness choice: H200 measurement, +11% SFT throughput with checkpointing (DESIGN.md)"
+# SFT's learning rate, schedule and batch are in no text read (DESIGN.md: not in the seed, the abstract
+# or the reviews, checked 2026-12-04; the PDF was not readable): LlamaFactory-style choices until the
+# paper says otherwise. They are not LlamaFactory's defaults, which are transformers' (lr 5e-5, linear
+# schedule, 8 examples per device: LlamaFactory's TrainingArguments inherits Seq2SeqTrainingArguments);
+# its example full-SFT recipes (examples/train_full/*.yaml) use cosine, lr 1e-5, warm-up 0.1.
+SFT_LR_SOURCE = ("harness choice: a LlamaFactory-style full-SFT rate, in no text read (DESIGN.md); "
+                 "LlamaFactory's default is 5e-5")
+SFT_SCHEDULE_SOURCE = ("harness choice: cosine as LlamaFactory's example SFT recipes, in no text read (DESIGN.md); "
+                       "LlamaFactory's default is linear")
+SFT_BATCH_SOURCE = ("harness choice: a LlamaFactory-style global batch, in no text read (DESIGN.md); "
+                    "LlamaFactory's default is 8 per device")
 
 
 @dataclass
@@ -106,7 +119,7 @@ def liger_arguments(setting: str) -> dict[str, Any]:
     value = str(setting).strip().lower()
     if value not in LIGER_CHOICES:
         raise unknown("use_liger_kernel", setting, LIGER_CHOICES)
-    if value == "false" or common.on_cpu():
+    if value == "false" or on_cpu():
         if value == "true":
             log.warning("use_liger_kernel=true ignored: Liger kernels need a CUDA GPU")
         return {"use_liger_kernel": False}

@@ -3,9 +3,11 @@
 Records (``question``, ``solution``, ``lang``) become a conversational prompt/completion dataset
 built with :func:`harness.lang.prompts.prompt_messages`, the prompt evaluation uses too; TRL then
 computes the loss on the completion only (LlamaFactory's default, ``train_on_prompt: false``).
-The study states full fine-tuning, lr 2e-5, cosine schedule, batch 32 and 3 epochs; it ran SFT on
-LlamaFactory, whose defaults fill in the rest (cutoff length 2048, no warm-up, no weight decay,
-gradient clipping 1.0, no packing). Every option names its source (docs/training.md).
+The study states full fine-tuning and 3 epochs; it ran SFT on LlamaFactory, whose defaults fill in
+the rest (cutoff length 2048, no warm-up, no weight decay, gradient clipping 1.0, no packing). Its
+learning rate, schedule and batch are in no text read (DESIGN.md): lr 2e-5, cosine, batch 32 are
+harness choices in LlamaFactory's style, not LlamaFactory's defaults (5e-5, linear, 8 per device).
+Every option names its source (docs/training.md).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from harness.core.errors import UserError
 from harness.lang.prompts import prompt_messages
 from harness.trainers import common
 from harness.trainers.common import Outcome
-from harness.trainers.options import TrainOptions, override, training_arguments
+from harness.trainers.options import (SFT_BATCH_SOURCE, SFT_LR_SOURCE, SFT_SCHEDULE_SOURCE, TrainOptions, override,
+                                       training_arguments)
 
 log = logging.getLogger("harness.train")
 
@@ -30,9 +33,10 @@ log = logging.getLogger("harness.train")
 class SFTOptions(TrainOptions):
     """Hyperparameters of supervised fine-tuning (flags of `harness train --plugin sft`)."""
 
-    # SFT ran on LlamaFactory, not verl: the paper's SFT settings, else LlamaFactory's defaults.
-    learning_rate: float = override("learning_rate", 2e-5, "paper", help="Peak learning rate.")
-    lr_scheduler_type: str = override("lr_scheduler_type", "cosine", "paper")
+    # SFT ran on LlamaFactory, not verl: the paper's SFT settings, LlamaFactory's defaults, and
+    # harness choices where neither says (trainers/options.py: SFT_*_SOURCE).
+    learning_rate: float = override("learning_rate", 2e-5, SFT_LR_SOURCE, help="Peak learning rate.")
+    lr_scheduler_type: str = override("lr_scheduler_type", "cosine", SFT_SCHEDULE_SOURCE)
     warmup: float = override("warmup", 0.0, "LlamaFactory default")
     weight_decay: float = override("weight_decay", 0.0, "LlamaFactory default")
     max_grad_norm: float = override("max_grad_norm", 1.0, "LlamaFactory default")
@@ -41,7 +45,7 @@ class SFTOptions(TrainOptions):
     logging_steps: int = override("logging_steps", 1, "harness choice: log each step")
     save_steps: int = override("save_steps", 200, "harness choice: about one checkpoint per GSM8K epoch (234 steps)")
 
-    batch_size: int = option(32, help="Examples per optimizer step, over all processes.", source="paper")
+    batch_size: int = option(32, help="Examples per optimizer step, over all processes.", source=SFT_BATCH_SOURCE)
     micro_batch_size: int = option(8, help="Examples per forward pass and process; the rest is gradient accumulation.",
                                    source="harness choice: memory only (DESIGN.md: 8 x 2048 tokens fit an H100)")
     max_length: int = option(2048, help="Truncate prompt + solution to this many tokens (LlamaFactory's cutoff_len).",

@@ -4,10 +4,12 @@ A paradigm's config is a dataclass whose fields carry ``help`` metadata (as TRL'
 The same fields become ``--flag`` options and YAML recipe keys. Precedence, lowest first:
 dataclass defaults < registry.yaml paradigm defaults < ``--config`` recipe file < flags.
 
-Every field also says where its default comes from (``source``): the study's paper, the
-defaults of the platforms it ran on (verl for RL, LlamaFactory for SFT), TRL's, or a harness
-choice with its reason. :func:`build_config` remembers which layer set each value, so a run's
-config can record the source beside every setting (:func:`config_sources`).
+Every field also says where its default comes from (``source``): the study's paper (``paper``
+only where the design notes, ../shared/DESIGN.md, state it as the paper's; ``paper (unverified:
+secondary source)`` where they report it second-hand), the defaults of the platforms it ran on
+(verl for RL, LlamaFactory for SFT), TRL's, or a harness choice with its reason.
+:func:`build_config` remembers which layer set each value, so a run's config can record the source
+beside every setting (:func:`config_sources`).
 """
 
 from __future__ import annotations
@@ -23,22 +25,38 @@ from typing import Any
 from harness.core.errors import UserError, unknown
 
 
-SOURCES = ("paper", "verl default", "LlamaFactory default", "TRL default", "harness choice")
+PAPER = "paper"
+"""Stated as the paper's by the text the harness was designed from (../shared/DESIGN.md)."""
+PAPER_UNVERIFIED = "paper (unverified: secondary source)"
+"""Reported as the paper's only second-hand (DESIGN.md's notes from the paper's reviews), not
+checked against the paper itself."""
+SOURCES = (PAPER_UNVERIFIED, PAPER, "verl default", "LlamaFactory default", "TRL default", "harness choice")
+"""The kinds of source; a source is one of them, or one followed by ``: detail`` (the reason of a
+``harness choice``)."""
 USER = "user"
 _SOURCES_ATTR = "_harness_sources"
 
 
 def option(default: Any = dataclasses.MISSING, help: str = "", source: str = "", **kwargs: Any) -> Any:
     """A dataclass field with help text and the source of its default:
-    ``lr: float = option(1e-6, help="Learning rate.", source="paper")``. ``source`` starts with
-    one of :data:`SOURCES`; a ``harness choice`` says why after a colon."""
-    if source and not source.startswith(SOURCES):
-        raise ValueError(f"source {source!r} must start with one of {SOURCES}")
+    ``lr: float = option(1e-6, help="Learning rate.", source="paper")``. ``source`` is one of
+    :data:`SOURCES`, or one followed by ``: detail``; a ``harness choice`` says why after a colon."""
+    if source and not source_kind(source):
+        raise ValueError(f"source {source!r} must be one of {SOURCES}, or one followed by ': detail'")
     metadata = {"help": help, "source": source}
     if isinstance(default, (list, dict, set)):
         value = default
         return dataclasses.field(default_factory=lambda: type(value)(value), metadata=metadata, **kwargs)
     return dataclasses.field(default=default, metadata=metadata, **kwargs)
+
+
+def source_kind(source: str) -> str:
+    """The kind in :data:`SOURCES` that ``source`` is (``"paper"`` for ``"paper"``,
+    ``"harness choice"`` for ``"harness choice: reason"``), or "" for anything else."""
+    for kind in SOURCES:
+        if source == kind or source.startswith(kind + ":"):
+            return kind
+    return ""
 
 
 def field_source(f: dataclasses.Field) -> str:

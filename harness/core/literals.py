@@ -97,8 +97,9 @@ LITERALS: dict[str, Literals] = {
 }
 
 # The instruction every prompt ends with (training and evaluation alike). It stays in English for
-# all languages, as in the study (Qwen's math prompt); only the consistency variant adds a
-# localized instruction.
+# all languages; only the consistency variant adds a localized instruction. Source: harness choice:
+# Qwen's math chain-of-thought instruction, which asks for the \boxed{} answer the study's reward
+# and grading read (DESIGN.md); the study's own prompt wording is in no text read.
 BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 
 
