@@ -180,6 +180,50 @@ def test_plan_json_and_table(capsys, tmp_path):
     assert code == 0 and "probe-sft-en" in out and "train-sft-en, base-tiny" in out
 
 
+def test_plan_says_whose_translation_the_main_grids_train_on(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "experiment", "plan", "main", "--root", str(tmp_path))
+    text = " ".join(out.split())
+    assert code == 0
+    assert ("training data: gsm8k_parallel is Mathoctopus/GSM8KInstruct_Parallel, MathOctopus's translation of "
+            "GSM8K, not the paper's own (Qwen3-30B-A3B translating, DeepSeek-V3 verifying; not released)") in text
+    assert "`harness corpus build --source gsm8k --langs zh,de`" in text and "--data gsm8k_zh_de_v1" in text
+    for name in ("main", "replication"):
+        assert "MathOctopus" in (REPO / "registry.yaml").read_text(encoding="utf-8").split(f"\n  {name}:\n")[1][:400]
+    code, out, _ = run_cli(capsys, "experiment", "plan", "main", "--json", "--root", str(tmp_path))
+    plan = json.loads(out)
+    assert plan["data"] == "gsm8k_parallel" and "MathOctopus" in plan["notes"][0]
+
+
+def test_data_replaces_the_grids_corpus_in_train_cells_only(registry, tmp_path):
+    own = expand(registry, "main", root=tmp_path)
+    built = expand(registry, "main", root=tmp_path, data="gsm8k_zh_de_v1")
+    assert built.data == "gsm8k_zh_de_v1"
+    assert built.notes == ["training data: gsm8k_zh_de_v1 (--data; the grid's own: gsm8k_parallel)"]
+    for name, cell in built.cells.items():
+        if cell.kind == "train":
+            assert option(cell.argv, "--data") == "gsm8k_zh_de_v1" and cell.digest != own.cells[name].digest
+    assert built.cells["base-qwen2.5-3b"].digest == own.cells["base-qwen2.5-3b"].digest
+
+
+def test_main_luffy_needs_a_built_corpus(capsys, registry, tmp_path):
+    with pytest.raises(UserError) as info:
+        expand(registry, "main_luffy", root=tmp_path)
+    message = str(info.value)
+    assert message == ("experiment 'main_luffy' trains in zh, de but luffy is English only: build the translation "
+                       "with `harness corpus build --source luffy --langs zh,de` and pass it with --data luffy_zh_de_v1")
+    for command in ("plan", "run", "status"):
+        code, _, err = run_cli(capsys, "experiment", command, "main_luffy", "--root", str(tmp_path / "exps"))
+        assert code == 2 and "harness corpus build --source luffy" in err
+    assert not (tmp_path / "exps").exists()
+    with pytest.raises(UserError, match="Elliott/Openr1-Math-46k-8192 is English only"):
+        expand(registry, "main", root=tmp_path, data="Elliott/Openr1-Math-46k-8192")
+    exp = expand(registry, "main_luffy", root=tmp_path, data="luffy_zh_de_v1")
+    assert {option(c.argv, "--data") for c in exp.cells.values() if c.kind == "train"} == {"luffy_zh_de_v1"}
+    code, out, _ = run_cli(capsys, "experiment", "plan", "main_luffy", "--data", "luffy_zh_de_v1",
+                           "--root", str(tmp_path))
+    assert code == 0 and "train-grpo-de" in out and "(--data; the grid's own: luffy)" in " ".join(out.split())
+
+
 @pytest.mark.parametrize("args, message", [
     (["plan", "toyy"], "unknown experiment 'toyy'; did you mean 'toy'?"),
     (["run", "toy", "--only", "nothing-*"], "unknown cell 'nothing-*'"),

@@ -20,11 +20,12 @@ RootOption = Annotated[Optional[Path], typer.Option("--root", help="Where experi
 DataDirOption = Annotated[Optional[Path], typer.Option("--data-dir", help="Local data mirror passed to training and evaluation cells.")]
 
 
+DataOption = Annotated[Optional[str], typer.Option("--data", help="Training corpus instead of the experiment's data: a corpus built by `harness corpus build` (e.g. gsm8k_zh_de_v1), a file or folder; new train cells (their hashes change), so pass it to run and status alike.")]
 def register(app: typer.Typer) -> None:
     app.add_typer(experiment_app, name="experiment")
 
 
-def _load(ctx: typer.Context, name: str, root: Path | None, data_dir: Path | None):
+def _load(ctx: typer.Context, name: str, root: Path | None, data_dir: Path | None, data: str | None = None):
     from harness.cli import common as cli
     from harness.core.registry import REGISTRY_ENV
     from harness.experiment.graph import expand
@@ -33,7 +34,7 @@ def _load(ctx: typer.Context, name: str, root: Path | None, data_dir: Path | Non
     given = cli.state["registry"] or os.environ.get(REGISTRY_ENV)
     registry = cli.loaded_registry()
     exp = expand(registry, name, root=root, data_dir=str(data_dir) if data_dir else None,
-                 registry_path=Path(given) if given else None)
+                 registry_path=Path(given) if given else None, data=data)
     probes = set(cli.loaded_catalog().probes)
     for probe in (registry.experiments[name].get("probes") or {}).get("names") or []:
         if probe not in probes:
@@ -63,22 +64,27 @@ def plan(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Experiment name (see `harness ls experiments`).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the cells as JSON.")] = False,
+    data: DataOption = None,
     root: RootOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """The cells, their dependencies, resources and exact commands; nothing runs."""
+    """The cells, their dependencies, resources and exact commands, and where the training data
+    comes from; nothing runs."""
     from harness.cli.common import console, make_table
 
-    exp = _load(ctx, name, root, data_dir)
+    exp = _load(ctx, name, root, data_dir, data)
     if as_json:
         cells = [{"name": c.name, "kind": c.kind, "deps": c.deps, "resources": c.resources, "hash": c.digest,
                   "run_dir": str(c.run_dir), "command": c.command(), "argv": ["harness", *c.argv], "env": c.env}
                  for c in exp.cells.values()]
-        typer.echo(json.dumps({"experiment": name, "root": str(exp.root), "cells": cells}, indent=2))
+        typer.echo(json.dumps({"experiment": name, "root": str(exp.root), "data": exp.data, "notes": exp.notes,
+                               "cells": cells}, indent=2))
         return
     table = make_table(f"Experiment {name}: {len(exp.cells)} cells under {exp.root}",
                    "cell", "needs", "resources", "command")
     for cell in exp.cells.values():
+    for note in exp.notes:
+        console.print(note, highlight=False, soft_wrap=True)
         table.add_row(cell.name, ", ".join(cell.deps) or "-", _resources(cell.resources), cell.command())
     console.print(table)
 
@@ -99,6 +105,7 @@ def run(
     partition: Annotated[Optional[str], typer.Option(envvar="HARNESS_SLURM_PARTITION", help="SLURM partition.")] = None,
     account: Annotated[Optional[str], typer.Option(envvar="HARNESS_SLURM_ACCOUNT", help="SLURM account.")] = None,
     qos: Annotated[Optional[str], typer.Option(envvar="HARNESS_SLURM_QOS", help="SLURM QOS.")] = None,
+    data: DataOption = None,
     root: RootOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -111,7 +118,7 @@ def run(
         raise UserError(f"--executor must be local or slurm, got {executor!r}")
     if max_parallel < 1:
         raise UserError(f"--max-parallel must be at least 1, got {max_parallel}")
-    exp = _load(ctx, name, root, data_dir)
+    exp = _load(ctx, name, root, data_dir, data)
     names = exp.select(only)
     if dry_run:
         for cell_name in names:
@@ -182,6 +189,7 @@ def _summary(exp, states: dict[str, str], seconds: float, exit_on_failure: bool 
 def status(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Experiment name (see `harness ls experiments`).")],
+    data: DataOption = None,
     root: RootOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -190,7 +198,7 @@ def status(
     from harness.experiment.executors import slurm_status
     from harness.experiment.state import BLOCKED, DONE, FAILED, INTERRUPTED, PENDING, cell_state, duration
 
-    exp = _load(ctx, name, root, data_dir)
+    exp = _load(ctx, name, root, data_dir, data)
     slurm = slurm_status(exp)
     table = make_table(f"Experiment {name} ({exp.root})", "cell", "state", "job", "run dir", "duration", "metric")
     states: dict[str, str] = {}

@@ -11,6 +11,12 @@ Cells, in the order they can run::
     picklang-<model>                harness pick-lang on the base model (``pick_lang``), which
                                     ``harness report`` checks against the realized results
 
+The training corpus is the entry's ``data``, or the ``data`` given to :func:`expand` (``--data`` of
+``harness experiment``, e.g. a corpus built by ``harness corpus build``). :func:`data_notes` says
+where a grid's corpus comes from (``harness experiment plan`` prints it): the hub's translated
+GSM8K is MathOctopus's, not the paper's own. A grid that trains other languages than English on
+an English-only corpus (``gsm8k``, ``luffy``) is refused, naming the build command.
+
 Each cell's run directory is ``<root>/<experiment>/<cell>-<hash8>/`` where the hash covers the
 cell's resolved configuration: its command (dependencies by their own hashed directories, so a
 changed training run changes every cell downstream) and the registry entries it reads (the
@@ -46,6 +52,14 @@ PICK_LANG_FLAGS = {"num_problems": "--num-problems", "k": "--k", "max_new_tokens
                    "data": "--data"}
 PROBE_FLAGS = {"names": None, "languages": None, "num_problems": "--num-problems", "k": "--k",
                "max_new_tokens": "--max-new-tokens", "data": "--data", "backend": "--backend"}
+# Built-in training corpora with English problems only (DESIGN.md section 4): other training
+# languages need a translation built with `harness corpus build --source NAME`.
+ENGLISH_ONLY = ("gsm8k", "luffy")
+# Built-in corpora translated by others than the study: (who translated, the source the study
+# translated itself with Qwen3-30B-A3B and checked with DeepSeek-V3; DESIGN.md section 1).
+TRANSLATED_BY_OTHERS = {"gsm8k_parallel": ("MathOctopus's translation of GSM8K", "gsm8k")}
+STUDY_TARGETS = ("zh", "de")
+"""The languages the study translated its corpora into."""
 
 
 @dataclass
@@ -84,6 +98,10 @@ class Experiment:
     cells: dict[str, Cell]
     """In an order where every cell comes after its dependencies."""
     registry_path: Path | None = None
+    data: str = ""
+    """The training corpus of the train cells (the entry's ``data`` or the one given)."""
+    notes: list[str] = field(default_factory=list)
+    """What a reader of the plan should know about it (:func:`data_notes`)."""
 
     def dependants(self, name: str) -> set[str]:
         """Every cell that needs ``name``, directly or through others."""
@@ -119,11 +137,70 @@ def experiments_root(root: Path | None = None) -> Path:
 
 
 def expand(registry, name: str, *, root: Path | None = None, data_dir: str | None = None,
-           registry_path: Path | None = None) -> Experiment:
-    """The cells of experiment ``name`` of a loaded (validated) registry."""
+           registry_path: Path | None = None, data: str | None = None) -> Experiment:
+    """The cells of experiment ``name`` of a loaded (validated) registry; ``data`` replaces the
+    entry's training corpus (a changed corpus changes the train cells' hashes)."""
     if name not in registry.experiments:
         raise unknown("experiment", name, registry.experiments)
-    return _Expander(registry, name, experiments_root(root) / name, data_dir, registry_path).expand()
+    entry = registry.experiments[name]
+    corpus = data or entry.get("data")
+    if entry.get("paradigms") and corpus:
+        check_languages(name, str(corpus), training_languages(entry))
+    exp = _Expander(registry, name, experiments_root(root) / name, data_dir, registry_path, data).expand()
+    exp.data = str(corpus or "")
+    exp.notes = data_notes(str(corpus), entry.get("data"), training_languages(entry)) if corpus else []
+    return exp
+
+
+def training_languages(entry: dict) -> list[str]:
+    """Every language some train cell of the entry trains in."""
+    langs = list(entry.get("languages") or [])
+    for narrowed in (entry.get("paradigm_languages") or {}).values():
+        langs += [lang for lang in narrowed if lang not in langs]
+    return langs
+
+
+def _builtin(corpus: str) -> str:
+    """The built-in corpus name ``corpus`` stands for (a hub id means its built-in name)."""
+    from harness.data.corpora import ALIASES
+
+    return ALIASES.get(corpus, corpus)
+
+
+def _build_command(source: str, languages: list[str]) -> tuple[str, str]:
+    """(the ``harness corpus build`` command, the corpus name it writes by default)."""
+    targets = [lang for lang in languages if lang != "en"]
+    return (f"harness corpus build --source {source} --langs {','.join(targets)}",
+            f"{source}_{'_'.join(targets)}_v1")
+
+
+def check_languages(name: str, corpus: str, languages: list[str]) -> None:
+    """Refuse a grid that trains other languages than English on an English-only corpus."""
+    builtin = _builtin(corpus)
+    others = [lang for lang in languages if lang != "en"]
+    if builtin in ENGLISH_ONLY and others:
+        command, built = _build_command(builtin, languages)
+        raise UserError(f"experiment {name!r} trains in {', '.join(others)} but {corpus} is English only: "
+                        f"build the translation with `{command}` and pass it with --data {built}")
+
+
+def data_notes(corpus: str, own: str | None, languages: list[str]) -> list[str]:
+    """Where the training corpus comes from, for ``harness experiment plan``: the corpus given
+    instead of the grid's own, and a corpus translated by others than the study (with the
+    command that builds the paper's variant)."""
+    notes = [f"training data: {corpus} (--data; the grid's own: {own})"] if own and corpus != own else []
+    builtin = _builtin(corpus)
+    if builtin in TRANSLATED_BY_OTHERS:
+        from harness.data.sources import SOURCES
+
+        who, source = TRANSLATED_BY_OTHERS[builtin]
+        targets = [*STUDY_TARGETS, *(lang for lang in languages if lang not in STUDY_TARGETS)]
+        command, built = _build_command(source, targets)
+        notes.append(f"training data: {corpus} is {SOURCES[builtin].hf_id}, {who}, not the paper's own "
+                     f"(Qwen3-30B-A3B translating, DeepSeek-V3 verifying; not released); for the paper's "
+                     f"variant, build it with `{command}` (docs/corpora.md) and pass --data {built} "
+                     f"to plan, run and status")
+    return notes
 
 
 def flag(key: str, value: Any) -> list[str]:
@@ -142,10 +219,12 @@ def paradigm_order(paradigms: list[str], uses: dict) -> list[str]:
 
 
 class _Expander:
-    def __init__(self, registry, name: str, root: Path, data_dir: str | None, registry_path: Path | None):
+    def __init__(self, registry, name: str, root: Path, data_dir: str | None, registry_path: Path | None,
+                 data: str | None = None):
         self.registry = registry
         self.name = name
         self.entry = registry.experiments[name]
+        self.data = data or self.entry.get("data")
         self.root = root
         self.data_dir = data_dir
         self.env = {"HARNESS_REGISTRY": str(Path(registry_path).resolve())} if registry_path else {}
@@ -219,7 +298,7 @@ class _Expander:
                 model_arg = str(source_cell.run_dir)
             else:
                 extra += flag(setting, source_cell.run_dir)
-        argv = ["train", "--plugin", paradigm, "--lang", lang, "--model", model_arg, "--data", str(e["data"]),
+        argv = ["train", "--plugin", paradigm, "--lang", lang, "--model", model_arg, "--data", str(self.data),
                 "--seed", str(seed)]
         if e.get("num_problems"):
             argv += ["--num-problems", str(e["num_problems"])]
