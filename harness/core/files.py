@@ -44,7 +44,12 @@ def read_json(path: Path | str, what: str = "JSON file") -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg} at {_where(text, exc.pos)})") from None
+        raise json_error(path, text, exc) from None
+
+
+def json_error(path: Path | str, text: str, exc: json.JSONDecodeError) -> UserError:
+    """The UserError for ``text`` (of ``path``) that ``json.loads`` refused with ``exc``."""
+    return UserError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg} at {_where(text, exc.pos)})")
 
 
 def read_yaml(path: Path | str, what: str = "YAML file") -> Any:
