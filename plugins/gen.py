@@ -102,9 +102,34 @@ def _pick_metric(task_results: list[Mapping], metric: str | None) -> str | None:
     return None
 
 
+GEN_TASK_SUFFIX = "_gen"
+"""``<family>_gen``: the lm-eval task of every group language at once (harness.eval.taskkit), which
+reports ``<metric>_<lang>`` per language beside ``gen``."""
+
+
+def gen_task_languages(results: Mapping) -> dict[str, dict[str, dict[str, float]]]:
+    """{family: {lang: {"<metric>,<filter>": value}}} read from the ``<family>_gen`` tasks of lm-eval
+    results, as if each language had been its own ``<family>_<lang>`` task."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for task, result in results["results"].items():
+        config = (results.get("configs") or {}).get(task) or {}
+        languages = ((config.get("dataset_kwargs") or {}).get("gen") or {}).get("languages")
+        if not task.endswith(GEN_TASK_SUFFIX) or not languages:
+            continue
+        family = task[: -len(GEN_TASK_SUFFIX)]
+        for key, value in result.items():
+            name, _, filter_key = key.partition(",")
+            base, _, lang = name.rpartition("_")
+            if lang in languages and base and isinstance(value, (int, float)):
+                out.setdefault(family, {}).setdefault(lang, {})[f"{base},{filter_key}"] = value
+    return out
+
+
 def family_accuracies(results: Mapping, metric: str | None = None) -> dict[str, tuple[str, dict[str, float]]]:
-    """{family: (metric, {lang: accuracy})} of the ``<family>_<lang>`` tasks in lm-eval results."""
+    """{family: (metric, {lang: accuracy})} of the ``<family>_<lang>`` tasks in lm-eval results
+    (or of a ``<family>_gen`` task's per-language metrics, where the family has no group there)."""
     per_task = results["results"]
+    gen_tasks = gen_task_languages(results)
     group_children: Mapping[str, list] = results.get("group_subtasks") or {}
     groups = set(group_children) | set(results.get("groups") or {})
     families: dict[str, dict[str, Mapping]] = {}
@@ -115,11 +140,14 @@ def family_accuracies(results: Mapping, metric: str | None = None) -> dict[str, 
                 families.setdefault(group, {})[child[len(group) + 1:]] = per_task[child]
                 in_group.add(child)
     for task, result in per_task.items():
-        if task in groups or task in in_group or "_" not in task:
+        if task in groups or task in in_group or "_" not in task or (
+                task.endswith(GEN_TASK_SUFFIX) and task[: -len(GEN_TASK_SUFFIX)] in gen_tasks):
             continue
         family, lang = task.rsplit("_", 1)
         if family not in group_children:  # a group's extra languages (MGSM's te) stay out
             families.setdefault(family, {})[lang] = result
+    for family, by_lang in gen_tasks.items():
+        families.setdefault(family, by_lang)  # the family's own tasks, where present, come first
     out = {}
     for family, by_lang in families.items():
         chosen = _pick_metric(list(by_lang.values()), metric)

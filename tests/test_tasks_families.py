@@ -4,14 +4,13 @@ metrics and group must reproduce exactly (the reasoning families read the shared
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from lm_eval.api.model import LM
 
 from harness.core.registry import load_registry
-from harness.eval.taskkit import pass_at_k
+from harness.eval.taskkit import generate, pass_at_k
 from harness.eval.tasks import task_families
 from harness.tasks import TASKS_DIR
 from tests.helpers import plain_yaml, task_utils
@@ -32,10 +31,9 @@ def test_folder_conventions(family, tmp_path):
     folder = TASKS_DIR / family
     assert "## Changelog" in (folder / "README.md").read_text(encoding="utf-8")
     utils = task_utils(family)
-    shutil.copy(folder / "utils.py", tmp_path / "utils.py")
-    utils.generate(tmp_path)
+    generate(utils, tmp_path)
     generated = sorted(p.name for p in tmp_path.glob("*.yaml"))
-    assert generated == sorted(p.name for p in folder.glob("*.yaml")), "run `python utils.py` in the folder"
+    assert generated == sorted(p.name for p in folder.glob("*.yaml")), f"run `python -m harness.eval.taskkit {family}`"
     for name in generated:
         assert (tmp_path / name).read_text(encoding="utf-8") == (folder / name).read_text(encoding="utf-8"), name
     group = plain_yaml(folder / f"_{family}.yaml")

@@ -5,11 +5,7 @@ the dataset's own (not the shared math prompt). lm-eval's checkers are English o
 instruction counts as *checkable* only where lm-eval's checker reads the same markers and the same
 arguments as M-IFEval's own checker for that language (``CHECKABLE``). A prompt with any other
 instruction is left out of the task, and the number left out is logged at load time
-(``coverage()`` gives it too). See README.md for the reasons, per instruction.
-
-lm-eval calls the functions below through ``!function utils.<name>``. Run ``python utils.py`` to
-regenerate the per-language YAML files and the group file.
-"""
+(``coverage()`` gives it too). See README.md for the reasons, per instruction."""
 
 from __future__ import annotations
 
@@ -144,6 +140,7 @@ def doc_to_text(doc: dict) -> str:
     return doc["prompt"]
 
 
+@taskkit.per_language  # the Gen task's documents get per-language items
 def process_results(doc: dict, results: Sequence[str]) -> dict[str, Any]:
     """lm-eval's IFEval metrics (strict and loose, per prompt and per instruction)."""
     lang = doc["lang"]
@@ -155,12 +152,3 @@ def process_results(doc: dict, results: Sequence[str]) -> dict[str, Any]:
 def agg_inst_level_acc(items: Sequence[Sequence[bool]]) -> float:
     flat = [x for item in items for x in item]
     return sum(flat) / len(flat) if flat else 0.0
-
-
-def generate(folder: Path = Path(__file__).resolve().parent) -> None:
-    taskkit.write_task_yamls(folder, FAMILY, GROUP_LANGUAGES + EXTRA_LANGUAGES, common=f"{FAMILY}_common_yaml")
-    taskkit.write_group_yaml(folder, FAMILY, GROUP_LANGUAGES, version=VERSION, metrics=METRICS)
-
-
-if __name__ == "__main__":
-    generate()

@@ -1,12 +1,6 @@
-"""mgsm_xling_4shot: mgsm_xling with 4 native exemplars (a robustness check in the study).
-
-lm-eval calls the functions below through ``!function utils.<name>``. Run ``python utils.py`` to
-regenerate the per-language YAML files and the group file.
-"""
+"""mgsm_xling_4shot: mgsm_xling with 4 native exemplars (a robustness check in the study)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from harness.data.sources import data_dir as resolve_data_dir, load_mgsm, load_mgsm_exemplars, to_dataset_dict, with_fields
 from harness.eval import taskkit
@@ -15,6 +9,9 @@ FAMILY = "mgsm_xling_4shot"
 VERSION = 1.0
 GROUP_LANGUAGES = ("en", "zh", "de", "es", "fr", "ja", "ru", "th", "sw", "bn")
 EXTRA_LANGUAGES = ("te",)
+# No mgsm_xling_4shot_gen: lm-eval's few-shot sampler does not see the document it serves, so one
+# task over all languages would give every language the same exemplars, not its own.
+GEN_TASK = False
 
 
 def load_with_exemplars(lang: str, data_dir: str | None = None, consistency: bool = False, **_):
@@ -32,14 +29,3 @@ def exemplar_target(doc: dict) -> str:
     return doc["target"]
 
 
-doc_to_text = taskkit.doc_to_text
-process_results = taskkit.process_results
-
-
-def generate(folder: Path = Path(__file__).resolve().parent) -> None:
-    taskkit.write_task_yamls(folder, FAMILY, GROUP_LANGUAGES + EXTRA_LANGUAGES, common=f"{FAMILY}_common_yaml")
-    taskkit.write_group_yaml(folder, FAMILY, GROUP_LANGUAGES, version=VERSION)
-
-
-if __name__ == "__main__":
-    generate()

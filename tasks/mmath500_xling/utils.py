@@ -1,13 +1,7 @@
 """mmath500_xling: the MATH500 part of MMATH in ten languages, zero-shot CoT, boxed answers
-graded for equivalence (math-verify).
-
-lm-eval calls the functions below through ``!function utils.<name>``. Run ``python utils.py`` to
-regenerate the per-language YAML files and the group file.
-"""
+graded for equivalence (math-verify)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from harness.data.sources import load_mmath
 from harness.eval import taskkit
@@ -20,14 +14,3 @@ GROUP_LANGUAGES = ("en", "zh", "es", "fr", "ja", "th")
 EXTRA_LANGUAGES = ("ar", "ko", "pt", "vi")
 
 load_test = taskkit.dataset_hook(load_mmath)
-doc_to_text = taskkit.doc_to_text
-process_results = taskkit.process_results
-
-
-def generate(folder: Path = Path(__file__).resolve().parent) -> None:
-    taskkit.write_task_yamls(folder, FAMILY, GROUP_LANGUAGES + EXTRA_LANGUAGES, common=f"{FAMILY}_common_yaml")
-    taskkit.write_group_yaml(folder, FAMILY, GROUP_LANGUAGES, version=VERSION)
-
-
-if __name__ == "__main__":
-    generate()
