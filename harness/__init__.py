@@ -11,7 +11,3 @@ beside the stages: they import ``core`` and the layers under the stages, never a
 """
 
 __version__ = "0.1.0"
-
-from harness import _moved
-
-_moved.install()

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.core.paradigm import TrainContext, TrainResult
-from harness.core.rundir import RESULT, atomic_write_text
+from harness.core.hookspecs import TrainContext, TrainResult
+from harness.core.rundir import RESULT, RunDir, atomic_write_text
 from harness.trainers.common import main_process_only
 
 
@@ -24,13 +24,9 @@ def tagged(context: TrainContext, stage: str):
 
 
 def result_from_json(data: dict, base: Path) -> TrainResult:
-    """A stage's result.json, its paths relative to ``base`` (the stage folder); runs written
-    before paths were relative recorded them relative to their working directory."""
-    path = Path(data["model_path"])
-    if not path.is_absolute() and ((base / path).exists() or not path.exists()):
-        path = base / path
+    """A stage's result.json, its paths relative to ``base`` (the stage folder)."""
     return TrainResult(
-        model_path=path,
+        model_path=RunDir(base).resolve(data["model_path"]),
         metrics=dict(data.get("metrics") or {}),
         stages={k: result_from_json(v, base) for k, v in (data.get("stages") or {}).items()},
     )

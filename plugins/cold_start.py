@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from harness.core.config import option
-from harness.core.paradigm import TrainContext, TrainResult
+from harness.core.hookspecs import TrainContext, TrainResult, hookimpl
 from harness.plugins._stages import run_stage
 from harness.trainers.grpo import GRPOOptions
 from harness.trainers.options import SFT_BATCH_SOURCE, SFT_LR_SOURCE, TrainOptions
@@ -61,7 +61,6 @@ class ColdStart:
         return TrainResult(grpo.model_path, metrics, stages={"sft": sft, "grpo": grpo})
 
 
-from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

@@ -14,11 +14,15 @@ family's group, only the group's languages count (Telugu, an extra MGSM task, do
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from harness.core.errors import UserError
+from harness.core.hookspecs import hookimpl
+
+log = logging.getLogger("harness.plugins.gen")
 
 DEFAULT_METRICS = ("strict_acc", "exact_match", "prompt_level_strict_acc", "acc")
 """The metric Gen uses for a family: the first of these its results have (unless one is named)."""
@@ -235,3 +239,34 @@ def check_comparable(named_results: Mapping[str, Mapping], allow_mismatch: bool 
     if notes and not allow_mismatch:
         raise UserError(f"these runs are not comparable: {notes[0]}; compare like with like or pass --allow-mismatch")
     return notes
+
+
+# --- the default plugin: Gen after ``harness eval --base`` ------------------------------------------
+
+
+@hookimpl
+def validate_eval(context):
+    """``--base`` names a readable results file (or an eval run holding one)."""
+    if context.settings.get("base"):
+        load_results(context.settings["base"])
+
+
+@hookimpl
+def post_eval(context):
+    """Gen of the evaluated model against ``--base``, as ``results["gen"]`` (one entry per task
+    family); a mismatch of the two evaluations is recorded as ``gen_error``, not raised, so the
+    evaluation itself is never lost to it."""
+    base = context.settings.get("base")
+    if not base:
+        return None
+    base_results = load_results(base)
+    context.add_results("gen_base", str(base))
+    try:
+        check_comparable({"base": base_results, "this evaluation": context.results})
+        scores = compute_gen(context.results, base_results)
+    except UserError as exc:
+        context.add_results("gen_error", str(exc))
+        log.warning("no Gen: %s", exc)
+        return None
+    context.add_results("gen", {family: score.to_dict() for family, score in scores.items()})
+    return None

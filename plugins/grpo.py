@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.core.paradigm import TrainContext, TrainResult
+from harness.core.hookspecs import TrainContext, TrainResult, hookimpl
 from harness.plugins._stages import summary
 from harness.trainers.common import local_model_dir
 from harness.trainers.grpo import GRPOOptions, train_grpo
@@ -27,7 +27,6 @@ class GRPO:
         return TrainResult(outcome.model_path, metrics)
 
 
-from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

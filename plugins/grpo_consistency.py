@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from harness.core.config import option
 from harness.core.errors import UserError
-from harness.core.paradigm import TrainContext, TrainResult
+from harness.core.hookspecs import Reward, TrainContext, TrainResult, hookimpl
 from harness.plugins._stages import run_paradigm
-from harness.plugins.rewards import Reward, combined_reward
+from harness.plugins.rewards import combined_reward
 from harness.trainers.grpo import GRPOOptions, reward_function
 from harness.trainers.options import override
 
@@ -50,7 +50,6 @@ class GRPOConsistency:
                             rewards={**context.rewards, COMBINED: reward})
 
 
-from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

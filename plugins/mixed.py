@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from harness.core.config import option
 from harness.core.errors import UserError, unknown
-from harness.core.paradigm import TrainContext, TrainResult
+from harness.core.hookspecs import TrainContext, TrainResult, hookimpl
 from harness.data.corpora import mix, parse_counts
 from harness.plugins._stages import run_paradigm
 from harness.trainers.common import main_process_only
@@ -30,8 +30,6 @@ class MixedOptions(GRPOOptions):
                           source="harness choice: the same budget as one language, so mixing is not more data")
     language_counts: str = option("", help="Problems per language, e.g. en=2000,zh=2000,de=2000 (default: all loaded).",
                                   source="harness choice: all the data the mixture gives")
-    disjoint_problems: bool = option(False, help="Deprecated alias of --mixture single (kept for old recipes).",
-                                     source="harness choice: alias")
 
 
 class Mixed:
@@ -52,7 +50,7 @@ def mixture_records(records, config: MixedOptions, languages, seed: int) -> tupl
     """(the training records of the mixture, "single" or "full")."""
     if config.mixture not in MIXTURES:
         raise unknown("mixture", config.mixture, MIXTURES)
-    kind = "single" if config.mixture == "single" or config.disjoint_problems else "full"
+    kind = config.mixture
     counts = parse_counts(config.language_counts, languages) if config.language_counts else None
     return mix(records, counts, seed=seed, disjoint=kind == "single"), kind
 
@@ -64,7 +62,6 @@ def _count(records) -> dict[str, int]:
     return counts
 
 
-from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

@@ -13,9 +13,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 
-from harness.core.hookspecs import hookimpl
+from harness.core.hookspecs import Reward, hookimpl
 from harness.core.literals import LITERALS
-from harness.core.paradigm import Reward  # noqa: F401 - the interface, re-exported beside the built-ins
 from harness.grading import GoldAnswerError, grade_many
 from harness.grading.extract import extract_boxed
 from harness.lang.language_id import main_language

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from harness.core.config import option
 from harness.core.errors import UserError
-from harness.core.paradigm import TrainContext, TrainResult
+from harness.core.hookspecs import TrainContext, TrainResult, hookimpl
 from harness.core.rundir import atomic_write_text
 from harness.inference import BACKENDS, SamplingSettings, sample
 from harness.plugins._stages import run_paradigm
@@ -35,8 +35,8 @@ class RFTOptions(SFTOptions):
     sampler_model: str = option("", help="Model to sample from: alias, run directory or path, or 'self' for the "
                                           "starting model (the study: the RL model). Required.",
                                 source="paper")
-    samples_per_problem: int = option(8, help="Responses sampled per training problem (k).",
-                                      source="harness choice: the paper says several; 8 = the GRPO group size")
+    num_generations: int = option(8, help="Responses sampled per training problem.",
+                                  source="harness choice: the paper says several; 8 = the GRPO group size")
     sample_temperature: float = option(1.0, help="Sampling temperature (RFT's is in no text read; the RL "
                                                  "rollouts' is 1.0).",
                                        source="harness choice: the paper's RL rollout temperature; RFT's is not stated")
@@ -116,7 +116,7 @@ class RFT:
         own = config.sampler_model.strip() == SELF
         sampler = context.model if own else context.resolve_model(config.sampler_model)
         settings = SamplingSettings(
-            num_samples=config.samples_per_problem, temperature=config.sample_temperature,
+            num_generations=config.num_generations, temperature=config.sample_temperature,
             top_p=config.sample_top_p, max_new_tokens=config.max_new_tokens, batch_size=config.sample_batch_size,
             seed=context.seed, consistency_prompt=config.consistency_prompt, backend=config.sampling_backend,
         )
@@ -141,7 +141,6 @@ def sampling_report(records: Sequence[dict], verdicts: Sequence[Sequence[bool]],
     return report
 
 
-from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

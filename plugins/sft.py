@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.core.paradigm import TrainContext, TrainResult
+from harness.core.hookspecs import TrainContext, TrainResult, hookimpl
 from harness.plugins._stages import summary
 from harness.trainers.sft import SFTOptions, train_sft
 
@@ -22,7 +22,6 @@ class SFT:
         return TrainResult(outcome.model_path, summary(outcome.metrics, SUMMARY))
 
 
-from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

@@ -1,6 +1,2 @@
 """lm-eval task folders (one per benchmark family). Pass this folder to lm-eval as
-``--include_path``; ``harness tasks-path`` prints it."""
-
-from pathlib import Path
-
-TASKS_DIR = Path(__file__).resolve().parent
+``--include_path``; ``harness tasks-path`` prints it (:func:`harness.eval.tasks.tasks_dir`)."""

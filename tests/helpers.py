@@ -11,8 +11,10 @@ import pytest
 import yaml
 
 from harness.cli import main
-from harness.tasks import TASKS_DIR
+from harness.eval.tasks import tasks_dir
 from tests.conftest import REPO
+
+TASKS_DIR = tasks_dir()
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:

@@ -4,6 +4,7 @@ directory, repeats (mean and spread), samples, Gen and the CLI's errors are chec
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from lm_eval.api.model import LM
@@ -169,10 +170,11 @@ def test_missing_data_file_is_a_user_error(scripted, tmp_path, capsys):
 
 
 def test_tasks_path(capsys):
-    from harness.tasks import TASKS_DIR
+    import harness.tasks
 
     code, out, _ = run_cli(capsys, "tasks-path")
-    assert code == 0 and out.strip() == str(TASKS_DIR)
+    assert code == 0 and out.strip() == str(Path(harness.tasks.__file__).resolve().parent)
+    assert (Path(out.strip()) / "mgsm_xling" / "_mgsm_xling.yaml").is_file()
 
 
 def test_base_without_shared_family_keeps_the_results(scripted, registry, shared_data, tmp_path):

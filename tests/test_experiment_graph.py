@@ -155,7 +155,7 @@ BASE_EXP = """\
     ("    data: toy\n    train_args: {sft: {max_step: 3}}\n", "train_args:", "unknown sft setting 'max_step'"),
     ("    data: toy\n    train_args: {ppo: {max_steps: 3}}\n", "train_args:", "unknown cell reference 'ppo'"),
     ("    data: toy\n    resources: {train: {gpu: 3}}\n", "resources:", "unknown key 'gpu'"),
-    ("    data: toy\n    probes: {k: 2}\n", "probes:", "need names"),
+    ("    data: toy\n    probes: {num_generations: 2}\n", "probes:", "need names"),
 ])
 def test_registry_errors_name_file_and_line(tmp_path, extra, marker, message):
     path, text = registry_with(tmp_path, BASE_EXP + extra)

@@ -25,7 +25,7 @@ def reduced_registry(tmp_path: Path) -> Path:
         registry["experiments"] = {"toy_reduced": {
             **toy, "paradigms": ["sft", "sft_broken"], "languages": ["de"],
             "eval": {"limit": 2, "max_gen_toks": 16},
-            "probes": {"names": ["consistency", "drift"], "languages": ["de"], "num_problems": 2, "k": 2,
+            "probes": {"names": ["consistency", "drift"], "languages": ["de"], "num_problems": 2, "num_generations": 2,
                        "max_new_tokens": 16},
             "train_args": {"sft": {"max_steps": 4, "learning_rate": 1.0e-3, "batch_size": 16}},
         }}

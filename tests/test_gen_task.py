@@ -16,11 +16,12 @@ import pytest
 from harness.core.errors import UserError
 from harness.core.literals import STUDY_LANGUAGES
 from harness.eval.taskkit import GEN_SUFFIX, NO_BASE
-from harness.eval.tasks import task_families
+from harness.eval.tasks import task_families, tasks_dir
 from harness.plugins.gen import compute_gen, family_accuracies, load_results
-from harness.tasks import TASKS_DIR
 from tests.helpers import plain_yaml, task_utils
 from tests.test_tasks_families import ScriptedLM
+
+TASKS_DIR = tasks_dir()
 
 BIN = Path(sys.executable).parent
 # Base accuracies with a language the base has mastered (left out of Gen) and uneven headroom.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 
 import pytest
 
@@ -12,20 +11,16 @@ from harness.inference import SamplingSettings, resolve_backend, sample
 from harness.inference import sampler as sampler_module
 
 
-def test_backends_are_hf_and_vllm_with_old_spellings_logged_once(caplog, monkeypatch):
-    monkeypatch.setattr(sampler_module, "_warned", set())
-    with caplog.at_level(logging.WARNING, logger="harness.inference"):
-        assert resolve_backend("hf") == "hf"
-        assert resolve_backend("transformers") == "hf"
-        assert resolve_backend("transformers") == "hf"
-    lines = [r.getMessage() for r in caplog.records if "old spelling" in r.getMessage()]
-    assert lines == ["sampling backend 'transformers' is an old spelling: use 'hf'"]
+def test_backends_are_hf_and_vllm_and_nothing_else():
+    assert resolve_backend("hf") == "hf"
+    for other in ("transformers", "auto", "HF"):
+        with pytest.raises(UserError, match="unknown sampling backend"):
+            resolve_backend(other)
 
 
 def test_automatic_choice_is_hf_without_a_gpu(monkeypatch):
-    monkeypatch.setattr(sampler_module, "_warned", {"auto"})
     monkeypatch.setattr("harness.inference.accelerator.device", lambda: "cpu")
-    assert resolve_backend(None) == resolve_backend("") == resolve_backend("auto") == "hf"
+    assert resolve_backend(None) == resolve_backend("") == "hf"
     monkeypatch.setattr("harness.inference.accelerator.device", lambda: "cuda")
     expected = "vllm" if sampler_module.vllm_available() else "hf"
     assert resolve_backend(None) == expected
@@ -44,7 +39,7 @@ def test_device_check_is_shared():
 
 def test_bad_settings_are_refused_before_loading_anything():
     with pytest.raises(UserError, match="at least 1 sample"):
-        sample("no/such-model", ["a prompt"], SamplingSettings(num_samples=0))
+        sample("no/such-model", ["a prompt"], SamplingSettings(num_generations=0))
     assert sample("no/such-model", [], SamplingSettings()) == []
 
 
@@ -56,7 +51,7 @@ def test_hf_samples_records_and_prompt_texts_alike():
     model = str(tiny_model_path())
     records = [{"question": "Emma has 3 apples and buys 2 more. How many?", "lang": "en"},
                {"question": "Emma hat 3 Äpfel und kauft 2 dazu. Wie viele?", "lang": "de"}]
-    settings = SamplingSettings(num_samples=2, max_new_tokens=6, seed=3, backend="hf")
+    settings = SamplingSettings(num_generations=2, max_new_tokens=6, seed=3, backend="hf")
     cache: dict = {}
     first = sample(model, records, settings, cache=cache)
     assert [len(r) for r in first] == [2, 2] and all(isinstance(t, str) for r in first for t in r)
@@ -64,5 +59,5 @@ def test_hf_samples_records_and_prompt_texts_alike():
     assert cache["lm_path"] == model
     texts = [chat_prompt(tokenizer, r["question"], r["lang"]) for r in records]
     assert sample(model, texts, settings, cache=cache) == first  # same prompts, same seed
-    greedy = SamplingSettings(num_samples=1, temperature=0.0, max_new_tokens=6)
+    greedy = SamplingSettings(num_generations=1, temperature=0.0, max_new_tokens=6)
     assert sample(model, texts, greedy, cache=cache) == sample(model, records, greedy, cache=cache)

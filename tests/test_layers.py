@@ -1,7 +1,8 @@
 """The dependency rule of harness/ (README, Layout): each layer imports only the layers below it.
 
-Every import counts, the ones inside functions too: a lazy import is still a dependency. Tasks
-(lm-eval's generated wiring) may import the eval layer and what is under it.
+Every import counts, the ones inside functions too: a lazy import is still a dependency, and so is
+``importlib.import_module("harness....")`` with a literal name. Tasks (lm-eval's generated wiring)
+may import the eval layer and what is under it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("inference",),
     ("trainers",),
     ("plugins",),
-    ("train", "eval", "probe", "corpus"),
+    ("train", "eval", "corpus"),
     ("experiment",),
     ("report",),
     ("cli",),
@@ -45,7 +46,7 @@ def module_files() -> dict[str, Path]:
 
 
 def package_of(module: str) -> str | None:
-    """'harness.core.rundir' -> 'core'; top-level helpers of harness/ (harness._moved) -> None."""
+    """'harness.core.rundir' -> 'core'; a top-level module of harness/ -> None."""
     parts = module.split(".")
     return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in RANK) else None
 
@@ -67,7 +68,16 @@ def imports(module: str, path: Path) -> list[tuple[int, str]]:
             # `from harness import cli` imports the package harness.cli
             found += [(node.lineno, f"{target}.{alias.name}") for alias in node.names
                       if f"{target}.{alias.name}" in MODULES]
+        elif isinstance(node, ast.Call) and _is_import_call(node.func) and node.args \
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            found.append((node.lineno, node.args[0].value))
     return [(line, name) for line, name in found if name.startswith("harness.")]
+
+
+def _is_import_call(func: ast.expr) -> bool:
+    """``importlib.import_module(...)``, ``import_module(...)`` or ``__import__(...)``."""
+    name = getattr(func, "attr", None) or getattr(func, "id", None)
+    return name in {"import_module", "__import__"}
 
 
 MODULES = module_files()
@@ -102,6 +112,9 @@ def test_layers_import_only_downwards():
     ("from harness.cli import main\n", True),       # core importing the CLI
     ("def f():\n    from harness.train.run import run_training\n", True),  # a lazy import counts
     ("from harness.core.errors import UserError\n", False),
+    ("import importlib\nimportlib.import_module('harness.cli.report')\n", True),  # a string import counts
+    ("def f():\n    return __import__('harness.train.run')\n", True),
+    ("import importlib\nimportlib.import_module(name)\n", False),  # not a literal: nothing to check
 ])
 def test_the_check_catches_an_upward_import(tmp_path, source, expect):
     path = tmp_path / "probe_module.py"
@@ -132,28 +145,3 @@ def side_doors() -> list[str]:
 def test_nothing_below_the_cli_reads_the_global_catalog_or_the_default_registry():
     doors = side_doors()
     assert not doors, "pass the catalog / registry in instead:\n" + "\n".join(doors)
-
-
-# --- imports from before the layout keep working ----------------------------------------------------
-
-
-def test_every_old_path_names_an_existing_module():
-    from harness._moved import MOVED
-
-    for old, new in MOVED.items():
-        assert new in MODULES, f"{old} -> {new}: no such module"
-        assert old not in MODULES, f"{old} exists again as a module: drop it from MOVED"
-
-
-def test_an_old_import_path_is_the_new_module_with_a_warning():
-    import subprocess
-    import sys
-
-    code = ("import warnings\nwarnings.simplefilter('error', DeprecationWarning)\n"
-            "try:\n    from harness.paradigm import TrainContext\nexcept DeprecationWarning as w:\n    print(w)\n"
-            "warnings.simplefilter('ignore')\n"
-            "from harness.paradigm import TrainContext\nimport harness.core.paradigm as new, harness.paradigm as old\n"
-            "print(old is new, TrainContext is new.TrainContext, new.__spec__.name)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
-    assert out == ["harness.paradigm moved to harness.core.paradigm; import it from there",
-                   "True True harness.core.paradigm"]

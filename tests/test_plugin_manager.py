@@ -167,11 +167,29 @@ def test_every_hook_is_documented_in_its_docstring_and_the_plugin_guide():
 
     guide = (REPO / "docs" / "plugins.md").read_text()
     hooks = [n for n, f in vars(hookspecs).items() if callable(f) and hasattr(f, "harness_spec")]
-    assert {"register_paradigms", "register_rewards", "register_probes", "post_eval"} <= set(hooks)
+    assert {"register_paradigms", "register_rewards", "register_probes", "validate_eval", "post_eval"} <= set(hooks)
     for name in hooks:
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         assert len(doc) > 40, f"hook {name} lacks a docstring"
         assert f"`{name}(" in guide, f"hook {name} is missing from docs/plugins.md"
+    # ... and so is everything a plugin implements or receives, all of it defined in hookspecs.
+    types = [n for n, obj in vars(hookspecs).items()
+             if inspect.isclass(obj) and obj.__module__ == hookspecs.__name__]
+    assert {"Paradigm", "TrainContext", "TrainResult", "Reward", "Probe", "ProbeContext", "ProbeOptions",
+            "EvalContext"} <= set(types)
+    for name in types:
+        assert len(inspect.getdoc(getattr(hookspecs, name)) or "") > 20, f"{name} lacks a docstring"
+        assert f"`{name}`" in guide, f"{name} is missing from docs/plugins.md"
+
+
+def test_the_default_plugins_are_modules_of_plugins():
+    from harness.core.plugins import DEFAULT_PLUGINS
+    from tests.conftest import REPO
+
+    for module in DEFAULT_PLUGINS:
+        assert module.startswith("harness.plugins."), module
+        path = REPO / "plugins" / (module.removeprefix("harness.plugins.").replace(".", "/") + ".py")
+        assert path.is_file(), f"{module}: no {path}"
 
 
 # --- hooks are called through pluggy: its order, tryfirst/trylast and wrappers ------------------------
@@ -180,7 +198,7 @@ def test_every_hook_is_documented_in_its_docstring_and_the_plugin_guide():
 def _recorder(name: str, calls: list, **marks):
     class Plugin:
         @hookimpl(**marks)
-        def post_eval(self, run, results, settings):
+        def post_eval(self, context):
             calls.append(name)
             return {"by": name}
 
@@ -191,14 +209,20 @@ def _recorder(name: str, calls: list, **marks):
     return Plugin()
 
 
-def test_hooks_run_in_pluggy_order_lifo_with_tryfirst_and_trylast():
-    from harness.core.plugins import fire_post_eval
+def _fire_post_eval(pm) -> dict:
+    from harness.core.hookspecs import EvalContext
+    from harness.core.plugins import fire_eval_hook
 
+    return fire_eval_hook("post_eval", EvalContext(settings={}, catalog=collect(pm, kinds=()), registry=None,
+                                                   run=None, results={}))
+
+
+def test_hooks_run_in_pluggy_order_lifo_with_tryfirst_and_trylast():
     calls: list[str] = []
     extra = [("last", _recorder("last", calls, trylast=True)), ("a", _recorder("a", calls)),
              ("b", _recorder("b", calls)), ("first", _recorder("first", calls, tryfirst=True))]
     pm = make_plugin_manager(entry_points=False, extra=extra)
-    out = fire_post_eval(collect(pm, kinds=()), run=None, results={}, settings={}, registry=None)  # built-in probes: none asked for
+    out = _fire_post_eval(pm)  # built-ins: no base, no probes asked for
     assert calls == ["first", "b", "a", "last"]  # pluggy: tryfirst, then last registered first
     assert list(out) == ["first", "b", "a", "last"] and out["a"] == {"by": "a"}
     calls.clear()
@@ -207,19 +231,17 @@ def test_hooks_run_in_pluggy_order_lifo_with_tryfirst_and_trylast():
 
 
 def test_a_hookwrapper_wraps_post_eval_and_sees_each_result():
-    from harness.core.plugins import fire_post_eval
-
     seen: list = []
 
     class Wrapper:
         @hookimpl(hookwrapper=True)
-        def post_eval(self, run, results, settings):
+        def post_eval(self, context):
             outcome = yield
             seen.extend(outcome.get_result())
 
     class NewStyle:
         @hookimpl(wrapper=True)
-        def post_eval(self, run, results, settings):
+        def post_eval(self, context):
             answers = yield
             return [{**a, "wrapped": True} for a in answers]
 
@@ -227,24 +249,22 @@ def test_a_hookwrapper_wraps_post_eval_and_sees_each_result():
     # The wrapper registered last is the outer one: it sees what the new-style wrapper returned.
     pm = make_plugin_manager(entry_points=False, extra=[("plain", _recorder("plain", calls)),
                                                          ("new", NewStyle()), ("wrapper", Wrapper())])
-    out = fire_post_eval(collect(pm, kinds=()), run=None, results={}, settings={}, registry=None)
+    out = _fire_post_eval(pm)
     assert calls == ["plain"]  # the wrappers were not called as plain implementations
     assert out == {"plain": {"by": "plain", "wrapped": True}}
     assert seen == [{"by": "plain", "wrapped": True}]
 
 
 def test_a_failing_post_eval_is_reported_and_the_others_still_run():
-    from harness.core.plugins import fire_post_eval
-
     class Broken:
         @hookimpl(tryfirst=True)
-        def post_eval(self, run, results, settings):
+        def post_eval(self, context):
             raise RuntimeError("boom")
 
     calls: list[str] = []
     pm = make_plugin_manager(entry_points=False, extra=[("ok", _recorder("ok", calls)), ("broken", Broken())])
     with pytest.warns(PluginLoadWarning, match="post_eval of plugin 'broken' failed: RuntimeError: boom"):
-        out = fire_post_eval(collect(pm, kinds=()), run=None, results={}, settings={}, registry=None)
+        out = _fire_post_eval(pm)
     assert out == {"ok": {"by": "ok"}}
 
 
@@ -260,11 +280,14 @@ def test_each_builtin_paradigm_and_probe_is_its_own_default_plugin():
 # --- register_commands ----------------------------------------------------------------------------------
 
 
-def test_builtin_commands_come_from_their_plugins():
-    catalog = collect(make_plugin_manager(entry_points=False), kinds=("commands",))
-    assert {"report", "compare", "pick-lang", "corpus", "experiment"} <= set(catalog.commands)
-    assert catalog.owner[("commands", "pick-lang")] == "harness.cli.report"
-    assert catalog.owner[("commands", "corpus")] == "harness.cli.corpus"
+def test_builtin_commands_are_core_commands_and_no_plugin_contributes_one():
+    import harness.cli  # noqa: F401 - every core command module adds itself to the app
+    from harness.cli.common import app
+
+    core = {info.name or info.callback.__name__ for info in app.registered_commands}
+    core |= {group.name for group in app.registered_groups}
+    assert {"train", "eval", "probe", "report", "compare", "pick-lang", "corpus", "experiment"} <= core
+    assert collect(make_plugin_manager(entry_points=False), kinds=("commands",)).commands == {}
 
 
 def test_a_typer_group_needs_a_name():

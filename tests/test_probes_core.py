@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from harness.core.errors import UserError
-from harness.core.hookspecs import hookimpl
+from harness.core.hookspecs import EvalContext, Probe, ProbeContext, hookimpl
 from harness.core.literals import STUDY_LANGUAGES
-from harness.core.plugins import collect, make_plugin_manager
-from harness.core.probes import PROBES_FILE, Probe, ProbeContext, parse_names
+from harness.core.plugins import collect, fire_eval_hook, make_plugin_manager
 from harness.core.registry import load_registry
 from harness.core.rundir import RunDir
-from harness.probe import load_problems, read_eval_samples, run_probes
+from harness.plugins.probes.inputs import load_problems, read_eval_samples
+from harness.plugins.probes.runner import PROBES_FILE, parse_names, run_probes
 
 BUILTIN = {"consistency", "perplexity", "self_similarity", "drift"}
 
@@ -61,11 +61,12 @@ def test_third_party_probe_registers_and_runs_through_post_eval(tmp_path):
     assert catalog.owner[("probes", "mine")] == "mine"
     # post_eval finds the probe in the catalog it is given (no global catalog).
     run = RunDir.create("eval", "fake", root=tmp_path)
-    returned = pm.hook.post_eval(run=run, results={"results": {}}, catalog=catalog, registry=load_registry(),
-                                 settings={"model": "someone/a-model", "probes": "mine", "languages": ["de", "fr"],
-                                           "probe_options": {"num_problems": 2}})
-    assert returned == [{"probes": {"mine": {"per_language": {"de": 2, "fr": 2}, "plots": ["probes/mine.txt"]}},
-                         "file": PROBES_FILE}]
+    results = {"results": {}}
+    hooks = EvalContext(settings={"model": "someone/a-model", "probes": "mine", "languages": ["de", "fr"],
+                                  "probe_options": {"num_problems": 2}},
+                        catalog=catalog, registry=load_registry(), run=run, results=results)
+    assert fire_eval_hook("post_eval", hooks) == {"harness.plugins.probes.runner": {"file": PROBES_FILE}}
+    assert results["probes"] == {"mine": {"per_language": {"de": 2, "fr": 2}, "plots": ["probes/mine.txt"]}}
     assert json.loads((run.path / PROBES_FILE).read_text())["mine"]["per_language"] == {"de": 2, "fr": 2}
     assert (run.path / "probes" / "mine.txt").read_text() == "plot"
 
@@ -73,8 +74,10 @@ def test_third_party_probe_registers_and_runs_through_post_eval(tmp_path):
 def test_post_eval_without_probes_does_nothing(tmp_path):
     pm = make_plugin_manager(entry_points=False)
     run = RunDir.create("eval", "fake", root=tmp_path)
-    assert pm.hook.post_eval(run=run, results={}, settings={"model": "tiny"}, catalog=collect(pm),
-                             registry=load_registry()) == []
+    results = {"results": {}}
+    hooks = EvalContext(settings={"model": "tiny"}, catalog=collect(pm), registry=load_registry(), run=run,
+                        results=results)
+    assert fire_eval_hook("post_eval", hooks) == {} and results == {"results": {}}
     assert not (run.path / PROBES_FILE).exists()
 
 
@@ -95,13 +98,13 @@ def test_results_of_later_probes_are_merged_into_probes_json(tmp_path):
 
 
 def test_post_eval_reads_probe_options_only_from_probe_options(tmp_path):
-    from harness.probe.run import options_from
+    from harness.plugins.probes.runner import options_from
 
-    eval_settings = {"backend": "hf", "temperature": 0.6, "batch_size": "auto", "probe_options": {"k": "3"}}
+    eval_settings = {"backend": "hf", "temperature": 0.6, "batch_size": "auto", "probe_options": {"num_generations": "3"}}
     options = options_from(eval_settings)
-    assert (options.backend, options.temperature, options.batch_size, options.k) == ("hf", 1.0, 8, 3)
-    with pytest.raises(UserError, match="unknown probe option 'kk'; did you mean 'k'"):
-        options_from({"probe_options": {"kk": 3}})
+    assert (options.backend, options.temperature, options.batch_size, options.num_generations) == ("hf", 1.0, 8, 3)
+    with pytest.raises(UserError, match="unknown probe option 'num_generation'; did you mean 'num_generations'"):
+        options_from({"probe_options": {"num_generation": 3}})
 
 
 def test_parse_names():

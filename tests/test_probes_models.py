@@ -9,9 +9,12 @@ import json
 
 import pytest
 
+from harness.core.hookspecs import EvalContext, ProbeContext, ProbeOptions
 from harness.core.plugins import collect, make_plugin_manager
 from harness.core.rundir import RunDir
-from harness.probe import PROBES_FILE, ProbeContext, load_problems, run_probes
+from harness.plugins.probes.inputs import load_problems
+from harness.plugins.probes import runner
+from harness.plugins.probes.runner import PROBES_FILE, run_probes
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ALL = ["consistency", "perplexity", "self_similarity", "drift"]
@@ -88,9 +91,9 @@ def test_sampling_is_reproducible_and_shaped_k_per_problem(tiny_models):
 
     problems = load_problems("toy", ["de", "zh"], n=2)
     flat = [p for lang in ("de", "zh") for p in problems[lang]]
-    first = sample(tiny_models["sft_de"], flat, k=3, max_new_tokens=8, seed=5)
+    first = sample(tiny_models["sft_de"], flat, ProbeOptions(num_generations=3, max_new_tokens=8, seed=5))
     assert [len(r) for r in first] == [3, 3, 3, 3] and all(isinstance(t, str) for r in first for t in r)
-    assert sample(tiny_models["sft_de"], flat, k=3, max_new_tokens=8, seed=5) == first
+    assert sample(tiny_models["sft_de"], flat, ProbeOptions(num_generations=3, max_new_tokens=8, seed=5)) == first
 
 
 def test_all_probes_after_a_real_evaluation_through_post_eval(tiny_models, shared_data, tmp_path):
@@ -110,10 +113,10 @@ def test_all_probes_after_a_real_evaluation_through_post_eval(tiny_models, share
     settings = {**dataclasses.asdict(request), "model_path": tiny_models["sft_de"],
                 "base": tiny_models["base"], "probes": ",".join(ALL),
                 "compare": {"sft_en": tiny_models["sft_en"]}, "label": "sft_de",
-                "probe_options": {"k": 3, "max_new_tokens": 24, "num_problems": 3}}
-    [returned] = [r for r in pm.hook.post_eval(run=run, results=results, settings=settings,
-                                                      catalog=catalog, registry=registry) if r]
-    figures = returned["probes"]
+                "probe_options": {"num_generations": 3, "max_new_tokens": 24, "num_problems": 3}}
+    # The probes plugin's own post_eval (settings["base"] here is a model, which Gen would refuse).
+    runner.post_eval(EvalContext(settings=settings, catalog=catalog, registry=registry, run=run, results=results))
+    figures = results["probes"]
     assert set(figures) == set(ALL)
     assert json.loads((run.path / PROBES_FILE).read_text(encoding="utf-8")).keys() == set(ALL)
 
@@ -147,7 +150,7 @@ def test_probe_command(tiny_models, tmp_path, capsys):
     out_dir = tmp_path / "probe-run"
     with pytest.raises(SystemExit) as info:
         main(["probe", "self_similarity,perplexity", "--model", tiny_models["sft_de"], "--lang", "en,de",
-              "--num-problems", "2", "--k", "2", "--max-new-tokens", "12", "--run-dir", str(out_dir)])
+              "--num-problems", "2", "--num-generations", "2", "--max-new-tokens", "12", "--run-dir", str(out_dir)])
         raise SystemExit(0)
     out = capsys.readouterr().out
     assert info.value.code == 0, out
@@ -179,5 +182,5 @@ def test_vllm_sampler_on_cpu(tiny_models):
 
     problems = load_problems("toy", ["en", "ja"], n=1)
     flat = problems["en"] + problems["ja"]
-    responses = sample(tiny_models["sft_de"], flat, k=2, max_new_tokens=8, backend="vllm")
+    responses = sample(tiny_models["sft_de"], flat, ProbeOptions(num_generations=2, max_new_tokens=8, backend="vllm"))
     assert [len(r) for r in responses] == [2, 2] and all(isinstance(t, str) for r in responses for t in r)

@@ -74,7 +74,7 @@ def test_the_report_says_when_picklang_first_place_is_tied(tmp_path, capsys):
 
     import numpy as np
 
-    from harness.report.synthetic import simulate_family, write_eval_run, write_train_run
+    from tests.synthetic import simulate_family, write_eval_run, write_train_run
 
     exp, rng = tmp_path / "exp", np.random.default_rng(4)
     write_eval_run(exp / "base", {"mgsm_xling": simulate_family(rng, {"en": .5, "de": .3}, 40)})

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.report.synthetic import write_eval_run
+from tests.synthetic import write_eval_run
 from tests.helpers import run_cli
 
 pytestmark = pytest.mark.slow
@@ -75,7 +75,7 @@ def test_report_puts_a_real_and_a_synthetic_run_side_by_side(real_run, tmp_path,
 def test_pick_lang_ranks_candidates_on_the_tiny_model(real_run, tmp_path, capsys):
     run_dir = tmp_path / "pick"
     code, out, err = run_cli(capsys, "pick-lang", "--model", "tiny", "--candidates", "en,de", "--num-problems", "2",
-                             "--k", "2", "--max-new-tokens", "8", "--base-eval", str(real_run), "--run-dir", str(run_dir))
+                             "--num-generations", "2", "--max-new-tokens", "8", "--base-eval", str(real_run), "--run-dir", str(run_dir))
     assert code == 0, err
     result = json.loads((run_dir / "picklang.json").read_text())
     assert [row["rank"] for row in result["ranking"]] == [1, 2]

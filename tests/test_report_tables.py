@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.report.synthetic import simulate_family, write_eval_run, write_train_run
+from tests.synthetic import simulate_family, write_eval_run, write_train_run
 from tests.helpers import run_cli
 
 

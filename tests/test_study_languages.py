@@ -11,9 +11,10 @@ import pytest
 from harness.core.literals import LITERALS, STUDY_LANGUAGES
 from harness.core.registry import load_registry
 from harness.data import sources
-from harness.eval.tasks import task_families
-from harness.tasks import TASKS_DIR
+from harness.eval.tasks import task_families, tasks_dir
 from tests.helpers import task_utils
+
+TASKS_DIR = tasks_dir()
 
 FAMILIES = task_families()
 

@@ -12,7 +12,9 @@ from lm_eval.api.registry import register_model
 
 from harness.core.literals import STUDY_LANGUAGES, literals
 from harness.lang.prompts import prompt_text
-from harness.tasks import TASKS_DIR
+from harness.eval.tasks import tasks_dir
+
+TASKS_DIR = tasks_dir()
 
 LANGS = STUDY_LANGUAGES + ("te",)
 # outcome of each script line: (strict correct, flexible correct)

@@ -11,9 +11,10 @@ from lm_eval.api.model import LM
 
 from harness.core.registry import load_registry
 from harness.eval.taskkit import generate, pass_at_k
-from harness.eval.tasks import task_families
-from harness.tasks import TASKS_DIR
+from harness.eval.tasks import task_families, tasks_dir
 from tests.helpers import plain_yaml, task_utils
+
+TASKS_DIR = tasks_dir()
 
 FAMILIES = task_families()
 

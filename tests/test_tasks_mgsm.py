@@ -10,8 +10,10 @@ import pytest
 from harness.core.literals import STUDY_LANGUAGES, literals
 from harness.data.sources import DataError, boxed_exemplar_answer, load_mgsm, load_mgsm_exemplars
 from harness.lang.prompts import prompt_text
-from harness.tasks import TASKS_DIR
+from harness.eval.tasks import tasks_dir
 from tests.helpers import plain_yaml, task_utils
+
+TASKS_DIR = tasks_dir()
 
 FAMILIES = ("mgsm_xling", "mgsm_xling_4shot")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import UserError
+from harness.inference import on_cpu
 
 log = logging.getLogger("harness.train")
 
@@ -27,19 +28,6 @@ class Outcome:
 
     model_path: Path
     metrics: dict[str, float]
-
-
-def on_cpu() -> bool:
-    """True when training would run on the CPU (no CUDA, XPU or MPS device)."""
-    import torch
-
-    if torch.cuda.is_available():
-        return False
-    xpu = getattr(torch, "xpu", None)
-    if xpu is not None and xpu.is_available():
-        return False
-    mps = getattr(torch.backends, "mps", None)
-    return not (mps is not None and mps.is_available())
 
 
 def world_size() -> int:

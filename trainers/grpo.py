@@ -32,6 +32,7 @@ from typing import Any
 
 from harness.core.config import option
 from harness.core.errors import UserError, unknown
+from harness.inference import on_cpu
 from harness.lang.prompts import prompt_messages
 from harness.trainers import common
 from harness.trainers.common import Outcome
@@ -115,7 +116,7 @@ def grpo_arguments(options: GRPOOptions, output_dir: Path, *, seed: int = 0, pro
         raise unknown("loss_type", options.loss_type, LOSS_TYPES)
     # Weights load in float32 (TRL's default) and bf16 runs as autocast on GPUs: updates at the
     # study's lr 1e-6 would vanish in bfloat16 weights.
-    vllm = _vllm_arguments(options, common.on_cpu()) if options.use_vllm else {}
+    vllm = _vllm_arguments(options, on_cpu()) if options.use_vllm else {}
     return GRPOConfig(
         **training_arguments(options, output_dir, seed=seed),
         num_generations=options.num_generations,
@@ -242,7 +243,7 @@ def train_grpo(
         # TRL would silently train zero steps (an epoch shorter than one rollout).
         raise UserError(f"GRPO needs at least prompts_per_rollout ({options.prompts_per_rollout}) training prompts, "
                         f"got {len(dataset)}; lower --prompts-per-rollout or train on more problems")
-    if options.use_vllm and common.on_cpu():
+    if options.use_vllm and on_cpu():
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     trainer = GRPOTrainer(
         model=model,

@@ -1,8 +1,7 @@
 """Grading sampled responses: which of k responses per problem answer it (RFT keeps those),
 and the sampled accuracy of a model on held-out problems.
 
-Sampling itself is :mod:`harness.inference` (one sampler for RFT, probes and anything else);
-``SamplingSettings`` and ``sample`` are re-exported here for the old import path.
+Sampling itself is :mod:`harness.inference` (one sampler for RFT, probes and anything else).
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from collections.abc import Sequence
 
 from harness.inference import SamplingSettings, sample
 
-__all__ = ["SamplingSettings", "accuracy", "grade_samples", "sample"]
+__all__ = ["accuracy", "grade_samples"]
 
 
 # --- grading samples -----------------------------------------------------------------------------

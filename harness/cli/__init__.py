@@ -1,6 +1,5 @@
 """The ``harness`` command line: one module per command (or group), all on the app of
-:mod:`harness.cli.common`; plugins add commands through ``register_commands`` (the built-in
-``report``, ``corpus`` and ``experiment`` among them: :mod:`harness.cli.report`, ...).
+:mod:`harness.cli.common`; third-party plugins add commands through ``register_commands``.
 
 User errors end in one sentence and exit code 2; ``--debug`` shows the traceback instead.
 """
@@ -14,7 +13,7 @@ import traceback
 import warnings
 
 # Each adds its commands to the app; this order is the order of `harness --help`.
-from harness.cli import listing, train, evaluate, probe  # noqa: F401, I001
+from harness.cli import listing, train, evaluate, probe, report, corpus, experiment  # noqa: F401, I001
 from harness.cli.common import app, err_console
 from harness.core.errors import UserError
 from harness.core.rundir import Terminated
@@ -24,8 +23,8 @@ MACHINE_SAYS_NO = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.
 
 
 def _register_plugin_commands() -> None:
-    """Add the commands plugins contribute through ``register_commands`` (the built-in report,
-    corpus and experiment commands among them); a core command keeps its name."""
+    """Add the commands plugins contribute through ``register_commands``; a core command keeps
+    its name."""
     from harness.core.plugins import PluginLoadError, PluginLoadWarning, collect, get_plugin_manager
 
     try:

@@ -8,16 +8,14 @@ from typing import Annotated, Optional
 
 import typer
 
+from harness.cli.common import app
 from harness.core.errors import UserError
 
 corpus_app = typer.Typer(help="Build translated parallel training corpora and check existing ones.",
                          no_args_is_help=True)
+app.add_typer(corpus_app, name="corpus")
 
 DEFAULT_TRANSLATOR = "Qwen/Qwen3-30B-A3B"  # the study's translator
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(corpus_app, name="corpus")
 
 
 def _json_option(text: str, flag: str) -> dict:
@@ -70,7 +68,7 @@ def build_command(
     from rich.console import Console
 
     from harness.corpus.build import BuildConfig, Endpoint, build
-    from harness.corpus.catalog import corpora_dir
+    from harness.plugins.corpora import corpora_dir
 
     targets = _languages(langs)
     stem = Path(source).stem if Path(source).suffix else source
@@ -125,11 +123,3 @@ def check_command(
     if json_out is not None:
         json_out.write_text(json.dumps({"rows": rows, "examples": {r.lang: r.examples for r in reports}},
                                        ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-
-
-from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
-
-
-@hookimpl
-def register_commands(register):
-    register(corpus_app, name="corpus")

@@ -10,19 +10,17 @@ from typing import Annotated, Optional
 
 import typer
 
+from harness.cli.common import app
 from harness.core.errors import UserError
 
 experiment_app = typer.Typer(help="Run a registry experiment as a dependency graph of cells, here or on SLURM.",
                              no_args_is_help=True)
+app.add_typer(experiment_app, name="experiment")
 MARKER = "experiment.json"
 
 RootOption = Annotated[Optional[Path], typer.Option("--root", help="Where experiments live (default: $HARNESS_EXPERIMENTS_DIR, else ./experiments).")]
 DataDirOption = Annotated[Optional[Path], typer.Option("--data-dir", help="Local data mirror passed to training and evaluation cells.")]
-
-
 DataOption = Annotated[Optional[str], typer.Option("--data", help="Training corpus instead of the experiment's data: a corpus built by `harness corpus build` (e.g. gsm8k_zh_de_v1), a file or folder; new train cells (their hashes change), so pass it to run and status alike.")]
-def register(app: typer.Typer) -> None:
-    app.add_typer(experiment_app, name="experiment")
 
 
 def _load(ctx: typer.Context, name: str, root: Path | None, data_dir: Path | None, data: str | None = None):
@@ -64,9 +62,9 @@ def plan(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Experiment name (see `harness ls experiments`).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the cells as JSON.")] = False,
-    data: DataOption = None,
     root: RootOption = None,
     data_dir: DataDirOption = None,
+    data: DataOption = None,
 ) -> None:
     """The cells, their dependencies, resources and exact commands, and where the training data
     comes from; nothing runs."""
@@ -83,10 +81,10 @@ def plan(
     table = make_table(f"Experiment {name}: {len(exp.cells)} cells under {exp.root}",
                    "cell", "needs", "resources", "command")
     for cell in exp.cells.values():
-    for note in exp.notes:
-        console.print(note, highlight=False, soft_wrap=True)
         table.add_row(cell.name, ", ".join(cell.deps) or "-", _resources(cell.resources), cell.command())
     console.print(table)
+    for note in exp.notes:
+        console.print(note, highlight=False, soft_wrap=True)
 
 
 def _resources(res: dict) -> str:
@@ -105,9 +103,9 @@ def run(
     partition: Annotated[Optional[str], typer.Option(envvar="HARNESS_SLURM_PARTITION", help="SLURM partition.")] = None,
     account: Annotated[Optional[str], typer.Option(envvar="HARNESS_SLURM_ACCOUNT", help="SLURM account.")] = None,
     qos: Annotated[Optional[str], typer.Option(envvar="HARNESS_SLURM_QOS", help="SLURM QOS.")] = None,
-    data: DataOption = None,
     root: RootOption = None,
     data_dir: DataDirOption = None,
+    data: DataOption = None,
 ) -> None:
     """Run the experiment's unfinished cells: finished ones are skipped, interrupted ones resumed."""
     from harness.cli.common import console
@@ -189,9 +187,9 @@ def _summary(exp, states: dict[str, str], seconds: float, exit_on_failure: bool 
 def status(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Experiment name (see `harness ls experiments`).")],
-    data: DataOption = None,
     root: RootOption = None,
     data_dir: DataDirOption = None,
+    data: DataOption = None,
 ) -> None:
     """pending / queued / running / done / failed / blocked per cell, with run dir, duration, metric."""
     from harness.cli.common import console, make_table
@@ -220,11 +218,3 @@ def _older_runs(cell) -> bool:
     parent = cell.run_dir.parent
     return parent.is_dir() and any(p.name.startswith(f"{cell.name}-") and p.name != cell.dirname
                                    and len(p.name) == len(cell.dirname) for p in parent.iterdir())
-
-
-from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
-
-
-@hookimpl
-def register_commands(register):
-    register(experiment_app, name="experiment")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,6 +10,11 @@ import typer
 
 from harness.cli.common import OVERWRITE_HELP, app, console, loaded_catalog, loaded_registry, make_table, reuse_mode
 from harness.core.errors import UserError
+from harness.core.hookspecs import ProbeOptions
+
+
+_DEFAULTS = ProbeOptions()  # the one set of probe defaults (harness.core.hookspecs)
+_HELP = {f.name: f.metadata["help"] for f in dataclasses.fields(ProbeOptions)}
 
 
 @app.command("probe")
@@ -17,33 +23,34 @@ def probe(
     model: Annotated[str, typer.Option(help="Model alias, training run, eval run, path or hub id.")] = "tiny",
     base: Annotated[Optional[str], typer.Option(help="The base model the studied one was trained from (drift).")] = None,
     lang: Annotated[list[str], typer.Option("--lang", "-l", help="Languages: de, or en,zh,de (default: all ten).")] = [],
-    num_problems: Annotated[int, typer.Option(help="Problems per language.")] = 16,
-    k: Annotated[int, typer.Option("--k", help="Responses sampled per problem.")] = 4,
-    max_new_tokens: Annotated[int, typer.Option(help="Longest sampled response, in tokens.")] = 256,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
-    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")] = 0.95,
-    backend: Annotated[str, typer.Option(help="Sampler: hf (transformers), or vllm when installed.")] = "hf",
-    batch_size: Annotated[int, typer.Option(help="Prompts per forward pass.")] = 8,
-    seed: Annotated[int, typer.Option(help="Seed of sampling and problem selection.")] = 0,
-    data: Annotated[str, typer.Option(help="Problems: 'toy', 'toy_study' or an MGSM mirror folder (mgsm_<lang>.tsv).")] = "toy",
+    num_problems: Annotated[int, typer.Option(help=_HELP["num_problems"])] = _DEFAULTS.num_problems,
+    num_generations: Annotated[int, typer.Option(help=_HELP["num_generations"])] = _DEFAULTS.num_generations,
+    max_new_tokens: Annotated[int, typer.Option(help=_HELP["max_new_tokens"])] = _DEFAULTS.max_new_tokens,
+    temperature: Annotated[float, typer.Option(help=_HELP["temperature"])] = _DEFAULTS.temperature,
+    top_p: Annotated[float, typer.Option("--top-p", help=_HELP["top_p"])] = _DEFAULTS.top_p,
+    backend: Annotated[str, typer.Option(help=_HELP["backend"])] = _DEFAULTS.backend,
+    batch_size: Annotated[int, typer.Option(help=_HELP["batch_size"])] = _DEFAULTS.batch_size,
+    seed: Annotated[int, typer.Option(help=_HELP["seed"])] = _DEFAULTS.seed,
+    drift_basis: Annotated[str, typer.Option(help=_HELP["drift_basis"])] = _DEFAULTS.drift_basis,
+    data: Annotated[str, typer.Option(help=_HELP["data"])] = _DEFAULTS.data,
     samples: Annotated[Optional[Path], typer.Option(help="An eval run: probe its responses and questions.")] = None,
     compare: Annotated[list[str], typer.Option(help="More trained models for drift, label=model (repeatable).")] = [],
     run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default: a new one under runs/).")] = None,
     overwrite: Annotated[bool, typer.Option(help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Run mechanism probes on a model alone (they also run after `harness eval --probes`)."""
-    from harness.probe import parse_names
-    from harness.probe.run import ProbeOptions, run_standalone
+    from harness.plugins.probes.runner import parse_names, run_standalone
 
     pairs = [item.partition("=") for item in compare]
     if any(not sep or not label or not spec for label, sep, spec in pairs):
         raise UserError("--compare takes label=model, e.g. --compare rl_de=runs/train-grpo-de")
+    options = ProbeOptions(num_problems=num_problems, num_generations=num_generations, max_new_tokens=max_new_tokens,
+                           temperature=temperature, top_p=top_p, backend=backend, batch_size=batch_size, seed=seed,
+                           drift_basis=drift_basis, data=data)
     run, results = run_standalone(
         parse_names(names), model=model, base=base, languages=parse_names(lang) or None, samples_from=samples,
-        compare={label: spec for label, _, spec in pairs}, label=None, run_dir=run_dir, probes=loaded_catalog().probes, registry=loaded_registry(),
-        mode=reuse_mode(False, overwrite),
-        options=ProbeOptions(num_problems=num_problems, k=k, max_new_tokens=max_new_tokens, temperature=temperature,
-                             top_p=top_p, backend=backend, batch_size=batch_size, seed=seed, data=data),
+        compare={label: spec for label, _, spec in pairs}, label=None, run_dir=run_dir, probes=loaded_catalog().probes,
+        registry=loaded_registry(), mode=reuse_mode(False, overwrite), options=options,
     )
     for name, result in results.items():
         rows = result.get("table") or []

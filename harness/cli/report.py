@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness.cli.common import OVERWRITE_HELP
+from harness.cli.common import OVERWRITE_HELP, app
 from harness.core.errors import UserError, unknown
 
 _HELP_LABEL = "A reader's name for a run: RUN=NAME (repeatable), e.g. runs/x=\"RL (De)\"."
@@ -32,12 +32,7 @@ def _formats(text: str, known: tuple[str, ...], flag: str) -> list[str]:
     return names
 
 
-def register(app: typer.Typer) -> None:
-    app.command("report")(report)
-    app.command("compare")(compare)
-    app.command("pick-lang")(pick_lang)
-
-
+@app.command("report")
 def report(
     inputs: Annotated[list[Path], typer.Argument(help="Eval runs, probe / pick-lang runs, or folders of runs (an experiment).")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="md, latex, csv, html, or several: md,html.")] = "md",
@@ -84,6 +79,7 @@ def report(
         typer.echo(f"figure {figure.key}: " + ", ".join(str(p) for p in figure.paths.values()))
 
 
+@app.command("compare")
 def compare(
     a: Annotated[Path, typer.Argument(help="First eval run (A).")],
     b: Annotated[Path, typer.Argument(help="Second eval run (B).")],
@@ -126,12 +122,13 @@ def compare(
         console.print(table)
 
 
+@app.command("pick-lang")
 def pick_lang(
     model: Annotated[str, typer.Option(help="The base model: alias, path or hub id.")] = "tiny",
     candidates: Annotated[str, typer.Option(help="Candidate training languages, a,b,c.")] = "en,zh,de",
     base_eval: Annotated[Optional[Path], typer.Option("--base-eval", help="The base model's eval run: adds accuracy headroom as a signal.")] = None,
     num_problems: Annotated[int, typer.Option(help="Problems per language (more on a GPU: 32-64).")] = 8,
-    k: Annotated[int, typer.Option("--k", "-k", help="Solutions sampled per problem (self-similarity needs 2 or more).")] = 4,
+    num_generations: Annotated[int, typer.Option(help="Solutions sampled per problem (self-similarity needs 2 or more).")] = 4,
     max_new_tokens: Annotated[int, typer.Option(help="Longest sampled solution, in tokens (on a GPU: the eval budget).")] = 96,
     data: Annotated[str, typer.Option(help="Problems: 'toy', 'toy_study' or an MGSM mirror folder.")] = "toy",
     backend: Annotated[str, typer.Option(help="Sampler: hf (transformers), or vllm when installed.")] = "hf",
@@ -146,20 +143,11 @@ def pick_lang(
     from harness.report.picklang import PickLangRequest, print_ranking, run_pick_lang
 
     request = PickLangRequest(model=model, candidates=[c.strip() for c in candidates.split(",") if c.strip()],
-                              base_eval=base_eval, num_problems=num_problems, k=k, max_new_tokens=max_new_tokens,
-                              data=data, backend=backend, seed=seed, run_dir=run_dir,
+                              base_eval=base_eval, num_problems=num_problems, num_generations=num_generations,
+                              max_new_tokens=max_new_tokens, data=data, backend=backend, seed=seed, run_dir=run_dir,
                               mode="overwrite" if overwrite else "new")
     from harness.cli import common as cli
 
     run, result = run_pick_lang(request, cli.loaded_catalog().probes, cli.loaded_registry())
     print_ranking(Console(), result)
     typer.echo(f"pick-lang: {run.path / 'picklang.json'}")
-
-
-from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
-
-
-@hookimpl
-def register_commands(register):
-    for command in (report, compare, pick_lang):
-        register(command)

@@ -27,17 +27,15 @@ ENTRY_POINT_GROUP = "harness"
 STRICT_ENV = "HARNESS_STRICT_PLUGINS"
 LOAD_ENV = "HARNESS_LOAD_PLUGINS"
 
-# Modules registered as plugins before any third party, in this order (it is the order of
-# `harness ls`); each implements some hooks. A built-in paradigm, probe or command is one module here.
+# The built-in plugins (modules of plugins/), registered before any third party, in this order
+# (it is the order of `harness ls`); each implements some hooks of harness.core.hookspecs.
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "harness.plugins.rewards",
     *(f"harness.plugins.{name}" for name in ("sft", "grpo", "grpo_consistency", "rft", "cold_start", "mixed")),
     *(f"harness.plugins.probes.{name}" for name in ("consistency", "perplexity", "self_similarity", "drift")),
-    "harness.probe.post_eval",  # runs the probes an evaluation asks for
-    "harness.corpus",
-    "harness.cli.report",
-    "harness.cli.corpus",
-    "harness.cli.experiment",
+    "harness.plugins.gen",  # Gen after `harness eval --base`
+    "harness.plugins.probes.runner",  # the probes after `harness eval --probes`
+    "harness.plugins.corpora",  # the corpora `harness corpus build` finished
 )
 
 
@@ -218,19 +216,21 @@ def _report(catalog: Catalog, failure: PluginFailure, exc: BaseException) -> Non
     warnings.warn(failure.message(), PluginLoadWarning, stacklevel=4)
 
 
-def fire_post_eval(catalog: Catalog, run: Any, results: dict, settings: dict, registry: Any) -> dict[str, Any]:
-    """Call every ``post_eval`` implementation of the catalog's plugins through pluggy; returns
-    {plugin name: what it returned}. A third-party hook that raises is reported and skipped
-    (strict mode: fatal); ours raise.
+def fire_eval_hook(hook: str, context: Any) -> dict[str, Any]:
+    """Call every implementation of ``validate_eval`` or ``post_eval`` of the context's catalog
+    through pluggy, telling the context which plugin runs; returns {plugin name: what it
+    returned}. A UserError (a refusal) always ends the command; any other failure of a
+    third-party hook is reported and skipped (strict mode: fatal); ours raise.
     """
     out: dict[str, Any] = {}
-    for plugin, call in call_each(catalog.manager, "post_eval"):
+    for plugin, call in call_each(context.catalog.manager, hook):
+        context.plugin = plugin
         try:
-            value = call(run=run, results=results, settings=settings, catalog=catalog, registry=registry)
+            value = call(context=context)
         except Exception as exc:
             if plugin in DEFAULT_PLUGINS or _strict() or isinstance(exc, UserError):
                 raise
-            warnings.warn(f"post_eval of plugin {plugin!r} failed: {type(exc).__name__}: {exc}",
+            warnings.warn(f"{hook} of plugin {plugin!r} failed: {type(exc).__name__}: {exc}",
                           PluginLoadWarning, stacklevel=2)
             continue
         if value is not None:
@@ -245,7 +245,7 @@ def _named(kind: str, obj: Any) -> str:
 
 
 def _paradigm_name(obj: Any) -> str:
-    from harness.core.paradigm import check_paradigm
+    from harness.core.hookspecs import check_paradigm
 
     check_paradigm(obj)
     return obj.name

@@ -251,8 +251,8 @@ class _Validator:
 
 EXPERIMENT_EVAL_KEYS = {"limit", "max_gen_toks", "num_repeats", "temperature", "top_p", "backend", "batch_size",
                         "max_model_len", "consistency_prompt"}
-EXPERIMENT_PROBE_KEYS = {"names", "languages", "num_problems", "k", "max_new_tokens", "data", "backend"}
-EXPERIMENT_PICK_LANG_KEYS = {"candidates", "num_problems", "k", "max_new_tokens", "data"}
+EXPERIMENT_PROBE_KEYS = {"names", "languages", "num_problems", "num_generations", "max_new_tokens", "data", "backend"}
+EXPERIMENT_PICK_LANG_KEYS = {"candidates", "num_problems", "num_generations", "max_new_tokens", "data"}
 EXPERIMENT_RESOURCE_KINDS = {"default", "base", "train", "eval", "probe", "picklang"}
 EXPERIMENT_RESOURCE_KEYS = {"gpus", "cpus", "mem_gb", "hours", "strategy"}
 

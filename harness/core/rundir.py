@@ -204,15 +204,9 @@ class RunDir:
             return str(path.resolve())
 
     def resolve(self, recorded: str | Path) -> Path:
-        """A path recorded by :meth:`relative` (or, for runs written before, relative to the
-        working directory they were made in) back to a usable path."""
+        """A path recorded by :meth:`relative` back to a usable path."""
         recorded = Path(recorded).expanduser()
-        if recorded.is_absolute():
-            return recorded
-        inside = self.path / recorded
-        if inside.exists() or not recorded.exists():
-            return inside
-        return recorded
+        return recorded if recorded.is_absolute() else self.path / recorded
 
     def write_json(self, name: str, obj: Any) -> Path:
         atomic_write_json(self.path / name, obj)

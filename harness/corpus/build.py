@@ -30,7 +30,7 @@ from typing import Any
 
 from harness.core.errors import UserError
 from harness.corpus import checks
-from harness.corpus.catalog import CORPUS_KIND, MANIFEST
+from harness.plugins.corpora import CORPUS_KIND, MANIFEST
 from harness.corpus.chunking import join_chunks, split_chunks
 from harness.corpus.journal import Journal, request_key
 from harness.corpus.transport import ChatClient, Failed, OpenAIChat, Reply, Request, VLLMOffline

@@ -4,14 +4,22 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from harness.core.errors import UserError, unknown
 
-if TYPE_CHECKING:
-    from harness.eval.run import EvalRequest
-
 BACKENDS = ("hf", "vllm")
+
+
+class LMSettings(Protocol):
+    """What building the model reads of an evaluation's settings (``EvalRequest`` has them)."""
+
+    batch_size: str
+    max_model_len: int | None
+    seed: int
+    tensor_parallel_size: int
+    data_parallel_size: int
+    model_args: str | None
 
 
 def lm_eval_vllm_class():
@@ -45,7 +53,7 @@ def lm_eval_vllm_class():
     return VLLM
 
 
-def lm_arguments(backend: str, model_path: str, request: EvalRequest, cuda: bool) -> dict[str, Any]:
+def lm_arguments(backend: str, model_path: str, request: LMSettings, cuda: bool) -> dict[str, Any]:
     """The keyword arguments of lm-eval's HFLM or VLLM: the harness's (float32 on CPU, bfloat16
     on a GPU, never remote code), the parallel sizes, then ``--model-args`` (lm-eval's
     ``key=value,...``: dtype, revision, gpu_memory_utilization, max_model_len, ...) over them."""
@@ -74,7 +82,7 @@ def lm_arguments(backend: str, model_path: str, request: EvalRequest, cuda: bool
     return {**kwargs, **extra}
 
 
-def build_lm(backend: str, model_path: str, request: EvalRequest):
+def build_lm(backend: str, model_path: str, request: LMSettings):
     """An lm-eval LM for the model (:func:`lm_arguments`)."""
     from harness.inference import has_cuda  # the one device check
 

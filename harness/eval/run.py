@@ -9,13 +9,14 @@ The run directory holds::
     config.yaml, manifest.json     resolved options, versions, data hashes
     results.json                   lm-eval's layout; each metric is the mean over runs, with
                                    "<metric>_std,<filter>" and "<metric>_runs,<filter>" beside it;
-                                   "gen" when a base was given
+                                   and what post-eval hooks added ("gen", "probes")
     runs/run<i>.json               each run's own lm-eval results
     samples_<task>[_run<i>].jsonl  per-document prompts, responses, metrics, extracted answers
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import UserError, unknown
+from harness.core.hookspecs import EvalContext
+from harness.core.plugins import fire_eval_hook
 from harness.core.rundir import RunDir, hash_records
 from harness.eval.lm import BACKENDS, build_lm
 from harness.eval.results import combine_runs, write_samples
@@ -49,13 +52,14 @@ class EvalRequest:
     max_model_len: int | None = None
     consistency: bool = False
     base: str | None = None
+    """The base model's evaluation, for Gen (the Gen plugin's ``post_eval``)."""
     run_dir: Path | None = None
     gen_kwargs: str | None = None
     """Extra lm-eval generation kwargs, ``key=value,...`` (applied last)."""
     probes: str | None = None
-    """Probes to run after the evaluation through the ``post_eval`` hook, ``a,b``."""
+    """Probes to run after the evaluation (the probes plugin's ``post_eval``), ``a,b``."""
     probe_options: dict[str, Any] = field(default_factory=dict)
-    """Settings of those probes (``k``, ``max_new_tokens``, ``num_problems``, ...)."""
+    """Settings of those probes (``num_generations``, ``max_new_tokens``, ``num_problems``, ...)."""
     mode: str = "new"
     """How to treat an existing --run-dir: new (refuse), resume (keep finished repeats) or overwrite."""
     tensor_parallel_size: int = 1
@@ -173,14 +177,15 @@ def run_eval(request: EvalRequest, registry, catalog, *,
     if request.num_repeats < 1:
         raise UserError("--num-repeats must be at least 1")
     names = resolve_task_names(request.tasks, list(registry.tasks))
-    probe_names = _check_probes(request.probes, catalog.probes, request.probe_options)
-    base_results = _load_base(request.base)
     model_path = resolve_model(request.model, registry)
     data_dir = resolve_data_dir(request.data_dir)
     request.data_dir = str(data_dir) if data_dir else None
     if not request.consistency and trained_with_consistency_prompt(request.model):
         log.warning("%s was trained with the consistency prompt: evaluating with it too", request.model)
         request.consistency = True
+    hooks = EvalContext(settings={**asdict(request), "model_path": model_path, "tasks": names},
+                        catalog=catalog, registry=registry)
+    fire_eval_hook("validate_eval", hooks)  # plugins refuse what they cannot work with (--base, --probes)
     _quiet_lm_eval()  # before the tasks load: they warn as they load
     manager = task_manager(request.data_dir, request.consistency)
     hashes = data_hashes(manager, names)
@@ -192,12 +197,8 @@ def run_eval(request: EvalRequest, registry, catalog, *,
                        mode=request.mode, config=eval_config(request, model_path, names), seed=request.seed,
                        data_hashes=hashes, model=request.model, model_path=model_path) as run:
         summary = _evaluate(run, manager, names, model_path, request, on_run)
-        if base_results is not None:
-            add_gen(summary, base_results, request.base)
         run.write_json("results.json", summary)
-        if probe_names or _has_third_party_post_eval(catalog):
-            settings = {**asdict(request), "probes": probe_names, "model_path": model_path, "tasks": names}
-            _post_eval(run, summary, settings, catalog, registry)
+        _post_eval(dataclasses.replace(hooks, run=run, results=summary))
     return run, summary
 
 
@@ -232,33 +233,14 @@ def request_from_config(path: Path, overrides: dict[str, Any]) -> EvalRequest:
     return EvalRequest(**values)
 
 
-def _check_probes(probes: str | None, known: dict, options: dict | None) -> list[str]:
-    """The probe names asked for, checked against the registered probes before anything runs."""
-    from harness.core.probes import check_probes, parse_names
-
-    names = parse_names(probes)
-    check_probes(names, known, options)
-    return names
-
-
-def _has_third_party_post_eval(catalog) -> bool:
-    from harness.core.plugins import DEFAULT_PLUGINS
-
-    return any(i.plugin_name not in DEFAULT_PLUGINS for i in catalog.manager.hook.post_eval.get_hookimpls())
-
-
-def _post_eval(run: RunDir, summary: dict, settings: dict, catalog, registry) -> None:
-    """Fire ``post_eval``; store each plugin's answer under ``post_eval`` and probe figures under
-    ``probes``, then rewrite results.json."""
-    from harness.core.plugins import fire_post_eval
-
-    answers = fire_post_eval(catalog, run, summary, settings, registry)
+def _post_eval(context: EvalContext) -> None:
+    """Fire ``post_eval`` (Gen, probes, third-party steps); each plugin's answer is stored under
+    ``post_eval``, then results.json is rewritten when a hook added anything."""
+    answers = fire_eval_hook("post_eval", context)
     if answers:
-        summary["post_eval"] = answers
-        for answer in answers.values():
-            if isinstance(answer, dict) and isinstance(answer.get("probes"), dict):
-                summary.setdefault("probes", {}).update(answer["probes"])
-        run.write_json("results.json", summary)
+        context.results["post_eval"] = answers
+    if answers or context.added:
+        context.run.write_json("results.json", context.results)
 
 
 def _evaluate(run: RunDir, manager, names: Sequence[str], model_path: str, request: EvalRequest,
@@ -295,25 +277,3 @@ def _evaluate(run: RunDir, manager, names: Sequence[str], model_path: str, reque
                           "gen_kwargs": generation_overrides(request), "load_seconds": load_seconds,
                           "run_seconds": run_seconds}
     return summary
-
-
-def add_gen(summary: dict, base_results: dict, base: str) -> None:
-    """Gen against the base's results, into ``summary``; a mismatch is recorded, not raised, so
-    the evaluation itself is never lost to it."""
-    from harness.plugins.gen import check_comparable, compute_gen
-
-    summary["gen_base"] = base
-    try:
-        check_comparable({"base": base_results, "this evaluation": summary})
-        summary["gen"] = {f: s.to_dict() for f, s in compute_gen(summary, base_results).items()}
-    except UserError as exc:
-        summary["gen_error"] = str(exc)
-        log.warning("no Gen: %s", exc)
-
-
-def _load_base(base: str | None) -> dict | None:
-    if not base:
-        return None
-    from harness.plugins.gen import load_results
-
-    return load_results(base)

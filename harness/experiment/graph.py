@@ -48,9 +48,9 @@ EVAL_FLAGS = {
     "temperature": "--temperature", "top_p": "--top-p", "backend": "--backend",
     "batch_size": "--batch-size", "max_model_len": "--max-model-len", "consistency_prompt": None,
 }
-PICK_LANG_FLAGS = {"num_problems": "--num-problems", "k": "--k", "max_new_tokens": "--max-new-tokens",
+PICK_LANG_FLAGS = {"num_problems": "--num-problems", "num_generations": "--num-generations", "max_new_tokens": "--max-new-tokens",
                    "data": "--data"}
-PROBE_FLAGS = {"names": None, "languages": None, "num_problems": "--num-problems", "k": "--k",
+PROBE_FLAGS = {"names": None, "languages": None, "num_problems": "--num-problems", "num_generations": "--num-generations",
                "max_new_tokens": "--max-new-tokens", "data": "--data", "backend": "--backend"}
 # Built-in training corpora with English problems only (DESIGN.md section 4): other training
 # languages need a translation built with `harness corpus build --source NAME`.

@@ -1,10 +1,9 @@
 """One inference layer: sampling responses from a model (RFT data, probes, held-out accuracy),
 loading causal LMs, and the device check, with one backend vocabulary: ``hf`` (transformers, runs
-anywhere) and ``vllm`` (the offline engine, in a child process). ``transformers`` and ``auto``
-are accepted as old spellings.
+anywhere) and ``vllm`` (the offline engine, in a child process).
 
     from harness.inference import SamplingSettings, sample
-    responses = sample("runs/grpo_de", records, SamplingSettings(num_samples=4, max_new_tokens=256))
+    responses = sample("runs/grpo_de", records, SamplingSettings(num_generations=4, max_new_tokens=256))
 
 Top-level imports stay light: torch, transformers and vLLM load when a model does.
 """
@@ -12,9 +11,8 @@ Top-level imports stay light: torch, transformers and vLLM load when a model doe
 from __future__ import annotations
 
 from harness.inference.accelerator import device, has_cuda, on_cpu
-from harness.inference.sampler import (
-    ACCEPTED, BACKENDS, SamplingSettings, chat_prompt, load_lm, resolve_backend, sample,
-)
+from harness.inference.sampler import chat_prompt, load_lm, resolve_backend, sample
+from harness.inference.settings import BACKENDS, SamplingSettings
 
-__all__ = ["ACCEPTED", "BACKENDS", "SamplingSettings", "chat_prompt", "device", "has_cuda", "load_lm",
+__all__ = ["BACKENDS", "SamplingSettings", "chat_prompt", "device", "has_cuda", "load_lm",
            "on_cpu", "resolve_backend", "sample"]

@@ -1,4 +1,4 @@
-"""``sample(model, prompts_or_records, settings)``: k responses per prompt, with transformers
+"""``sample(model, prompts_or_records, settings)``: ``num_generations`` responses per prompt, with transformers
 (``hf``) or vLLM (``vllm``). Both render a problem through the model's chat template from
 :func:`harness.lang.prompts.prompt_messages`, as training and evaluation do, and sample the same
 distribution (no top-k; top-p and temperature as set; temperature 0 is greedy).
@@ -8,38 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from harness.core.errors import UserError
+from harness.inference.settings import BACKENDS, SamplingSettings
 
 log = logging.getLogger("harness.inference")
-
-BACKENDS = ("hf", "vllm")
-# Old spellings (the probe sampler said "transformers", RFT "auto"); None: choose automatically.
-ALIASES: dict[str, str | None] = {"transformers": "hf", "auto": None}
-ACCEPTED = (*BACKENDS, *ALIASES)
-_warned: set[str] = set()
-
-
-@dataclass
-class SamplingSettings:
-    num_samples: int = 1
-    """Responses per prompt (k)."""
-    temperature: float = 1.0
-    """0 samples greedily."""
-    top_p: float = 1.0
-    max_new_tokens: int = 512
-    batch_size: int = 32
-    """Prompts per ``generate`` call (hf backend)."""
-    seed: int = 0
-    consistency_prompt: bool = False
-    """Records only: add the instruction to reason in the question's language."""
-    backend: str | None = None
-    """``hf`` or ``vllm``; None (or ``""``): vLLM on a GPU when it is installed, else hf."""
-    max_model_len: int | None = None
-    """vLLM context length (default: the longest prompt + max_new_tokens)."""
-
 
 def vllm_available() -> bool:
     import importlib.util
@@ -48,14 +22,7 @@ def vllm_available() -> bool:
 
 
 def resolve_backend(backend: str | None) -> str:
-    """``hf`` or ``vllm`` for a backend as a user may spell it; an old spelling logs one line."""
-    if backend in ALIASES:
-        new = ALIASES[backend]
-        if backend not in _warned:
-            _warned.add(backend)
-            log.warning("sampling backend %r is an old spelling: use %s", backend,
-                        repr(new) if new else "no backend (chosen automatically), or hf or vllm")
-        backend = new
+    """``hf`` or ``vllm``; no backend (None or ``""``) chooses vLLM on a GPU where it is installed."""
     if not backend:
         from harness.inference.accelerator import has_cuda
 
@@ -82,15 +49,15 @@ def chat_prompt(tokenizer: Any, question: str, lang: str, *, consistency: bool =
 
 def sample(model: str, prompts_or_records: Sequence[str | dict], settings: SamplingSettings,
            cache: dict | None = None) -> list[list[str]]:
-    """``settings.num_samples`` responses (decoded text, special tokens dropped) for each item, in
+    """``settings.num_generations`` responses (decoded text, special tokens dropped) for each item, in
     order. An item is a prompt text, or a record with ``question`` and ``lang`` (rendered with
     :func:`chat_prompt`). ``cache`` (a dict) keeps the hf model loaded for the caller's next use."""
     if not prompts_or_records:
         return []
-    if settings.num_samples < 1 or settings.max_new_tokens < 1:
+    if settings.num_generations < 1 or settings.max_new_tokens < 1:
         raise UserError("sampling needs at least 1 sample per prompt and max_new_tokens >= 1")
     backend = resolve_backend(settings.backend)
-    log.info("sampling %d x %d responses from %s with %s", len(prompts_or_records), settings.num_samples,
+    log.info("sampling %d x %d responses from %s with %s", len(prompts_or_records), settings.num_generations,
              model, backend)
     if backend == "vllm":
         from harness.inference.vllm_child import generate
@@ -138,7 +105,7 @@ def load_lm(path: str, cache: dict | None = None) -> tuple[Any, Any]:
 def _generate_hf(tokenizer: Any, model: Any, prompts: list[str], settings: SamplingSettings) -> list[list[str]]:
     import torch
 
-    k, greedy = settings.num_samples, settings.temperature <= 0
+    k, greedy = settings.num_generations, settings.temperature <= 0
     options = {"do_sample": False} if greedy else {
         "do_sample": True, "temperature": settings.temperature, "top_p": settings.top_p, "top_k": 0}
     side, tokenizer.padding_side = tokenizer.padding_side, "left"  # generation continues the prompts

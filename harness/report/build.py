@@ -188,7 +188,7 @@ def consistency_of(run: Run, family: str, compute: bool) -> dict[str, dict]:
         return per_task or {}
     from harness.core.literals import STUDY_LANGUAGES
     from harness.plugins.probes.consistency import measure
-    from harness.probe import read_eval_samples
+    from harness.plugins.probes.inputs import read_eval_samples
 
     by_lang = read_eval_samples(run.path).get(family) or {}
     candidates = list(dict.fromkeys([*STUDY_LANGUAGES, *by_lang]))

@@ -111,7 +111,8 @@ def run_pick_lang(request: PickLangRequest, probes: Mapping[str, Any], registry)
     """Rank ``request.candidates`` with the registered ``probes`` (the catalog's); model aliases
     resolve through ``registry``."""
     from harness.core.literals import LITERALS
-    from harness.probe.run import ProbeOptions, run_standalone
+    from harness.core.hookspecs import ProbeOptions
+    from harness.plugins.probes.runner import run_standalone
 
     candidates = request.candidates or []
     if len(candidates) < 2:

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from harness.core.config import as_dict, build_config, fields
 from harness.core.errors import UserError, did_you_mean, unknown
-from harness.core.paradigm import TrainContext, TrainResult
+from harness.core.hookspecs import TrainContext, TrainResult
 from harness.core.plugins import Catalog
 from harness.core.registry import Registry
 from harness.core.rundir import CONFIG, METRICS, RESULT, RunDir, check_reuse, hash_records, run_lifecycle
@@ -153,8 +153,6 @@ def check_resume_settings(run_dir: Path, new: dict) -> None:
     from harness.core.files import read_mapping
 
     old = read_mapping(old_path, "run config")
-    if "paradigm_config" not in old:
-        return  # a run from before config.yaml was replayable: nothing reliable to compare
     changed = [k for k in ("plugin", "lang", "model", "data", "num_problems", "seed") if old.get(k) != new.get(k)]
     old_settings, new_settings = old.get("paradigm_config") or {}, new["paradigm_config"]
     changed += [k for k in sorted(set(old_settings) | set(new_settings))

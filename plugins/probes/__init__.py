@@ -7,5 +7,5 @@ is at its end).
 - ``drift``: final-layer representation drift from the base model, on a shared PCA basis.
 
 They run after an evaluation (``harness eval --probes``, the ``post_eval`` hook of
-:mod:`harness.probe.post_eval`) and alone through ``harness probe``. See docs/probes.md.
+:mod:`harness.plugins.probes.runner`) and alone through ``harness probe``. See docs/probes.md.
 """

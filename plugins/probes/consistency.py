@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from harness.core.hookspecs import ProbeContext, hookimpl
 from harness.core.literals import STUDY_LANGUAGES
-from harness.core.probes import ProbeContext
 
 
 class ConsistencyProbe:
@@ -63,8 +63,8 @@ def responses_by_task(context: ProbeContext) -> tuple[dict[str, dict[str, list[s
 
     sampled = sampled_responses(context)
     flat = {lang: [r for responses in per_problem for r in responses] for lang, per_problem in sampled.items()}
-    return {"sampled": flat}, (f"sampled: k={context.k}, temperature={context.temperature}, "
-                               f"top_p={context.top_p}, max_new_tokens={context.max_new_tokens}")
+    return {"sampled": flat}, (f"sampled: k={context.options.num_generations}, temperature={context.options.temperature}, "
+                               f"top_p={context.options.top_p}, max_new_tokens={context.options.max_new_tokens}")
 
 
 def measure(responses: Sequence[str], lang: str, candidates: Sequence[str]) -> dict:
@@ -89,7 +89,6 @@ def _top(counts: dict[str, int]) -> str:
     return " ".join(f"{code}:{count / total:.0%}" for code, count in list(counts.items())[:3])
 
 
-from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

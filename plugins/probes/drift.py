@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.core.probes import ProbeContext
+from harness.core.hookspecs import ProbeContext, hookimpl
 
 
 class DriftProbe:
@@ -53,13 +53,12 @@ class DriftProbe:
         def hidden(path: str) -> np.ndarray:
             tokenizer, model = lm.load(path, context.cache)
             prompts = [lm.chat_prompt(tokenizer, p["question"], p["lang"]) for p in problems]
-            return lm.pooled_hidden(tokenizer, model, prompts, context.batch_size)
+            return lm.pooled_hidden(tokenizer, model, prompts, context.options.batch_size)
 
         base = hidden(context.base_model)
         drifts = {label: hidden(path) - base for label, path in runs.items()}
-        options = context.cache.get("probe_options") or {}
-        self.check(options)
-        kind = options.get("drift_basis", "pca")
+        kind = context.options.drift_basis
+        self.check({"drift_basis": kind})
         if kind == "pca":
             basis, explained, center = pca_basis(list(drifts.values()))
             what = "of drift variance"
@@ -146,7 +145,6 @@ def _short(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
 
 
-from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

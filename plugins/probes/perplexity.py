@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from harness.core.probes import ProbeContext
+from harness.core.hookspecs import ProbeContext, hookimpl
 
 
 class PerplexityProbe:
@@ -39,10 +39,10 @@ class PerplexityProbe:
             problems = context.problems[lang]
             pairs = [(lm.chat_prompt(tokenizer, p["question"], lang), r)
                      for p, responses in zip(problems, per_problem) for r in responses]
-            responses = lm.target_nll(tokenizer, model, pairs, context.batch_size)
+            responses = lm.target_nll(tokenizer, model, pairs, context.options.batch_size)
             questions = lm.target_nll(tokenizer, model,
                                       [lm.question_split(tokenizer, p["question"], lang) for p in problems],
-                                      context.batch_size)
+                                      context.options.batch_size)
             per_language[lang] = {**summarize(responses, "response"), **summarize(questions, "problem")}
         path = plots.bars(
             context.plot_path("perplexity.png"), f"{context.label}: per-token perplexity",
@@ -75,7 +75,6 @@ def summarize(scores: Sequence[tuple[float, int]], what: str) -> dict:
     }
 
 
-from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

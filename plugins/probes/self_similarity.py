@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from harness.core.errors import UserError
-from harness.core.probes import ProbeContext
+from harness.core.hookspecs import ProbeContext, hookimpl
 
 TOKENIZERS = {"zh": "zh", "ja": "char", "th": "char"}
 DEFAULT_TOKENIZER = "13a"
@@ -35,7 +35,7 @@ class SelfSimilarityProbe:
         from harness.plugins.probes import plots
         from harness.plugins.probes.sampling import sampled_responses
 
-        if context.k < 2:
+        if context.options.num_generations < 2:
             raise UserError("self_similarity compares sampled responses with each other: it needs k >= 2")
         sampled = sampled_responses(context)
         per_language = {}
@@ -43,9 +43,9 @@ class SelfSimilarityProbe:
             scores = [pairwise_bleu(responses, lang) for responses in per_problem]
             mean = sum(scores) / len(scores) if scores else None
             per_language[lang] = {"self_bleu": mean, "self_bleu_01": None if mean is None else mean / 100,
-                                  "problems": len(scores), "k": context.k, "tokenize": tokenizer_for(lang)}
+                                  "problems": len(scores), "k": context.options.num_generations, "tokenize": tokenizer_for(lang)}
         path = plots.bars(context.plot_path("self_similarity.png"),
-                          f"{context.label}: self-similarity of {context.k} samples per problem",
+                          f"{context.label}: self-similarity of {context.options.num_generations} samples per problem",
                           {"self-BLEU": {l: r["self_bleu"] for l, r in per_language.items()}},
                           "mean pairwise BLEU (0-100)")
         table = [{"lang": lang, **{k: row[k] for k in ("self_bleu", "problems", "k", "tokenize")}}
@@ -79,7 +79,6 @@ def pairwise_bleu(responses: Sequence[str], lang: str) -> float:
     return sum(scores) / len(scores)
 
 
-from harness.core.hookspecs import hookimpl  # noqa: E402  (this module is a default plugin: harness.core.plugins.DEFAULT_PLUGINS)
 
 
 @hookimpl

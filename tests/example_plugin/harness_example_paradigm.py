@@ -1,15 +1,16 @@
 """An example third-party paradigm: plain next-token fine-tuning on the reference solutions,
 in a dozen lines of torch. It shows the whole plugin contract (docs/plugins.md walks through it):
 a config dataclass whose fields become `harness train --plugin example_lm --steps 5` flags, and a
-train method that takes a TrainContext and returns a TrainResult."""
+train method that takes a TrainContext and returns a TrainResult. It also adds a step after every
+evaluation (the ``post_eval`` hook): the mean length of the responses, per task."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from harness.core.config import option
-from harness.core.hookspecs import hookimpl
-from harness.core.paradigm import TrainContext, TrainResult
+from harness.core.hookspecs import EvalContext, TrainContext, TrainResult, hookimpl
 from harness.lang.prompts import prompt_messages
 
 
@@ -61,3 +62,17 @@ class ExampleLM:
 @hookimpl
 def register_paradigms(register):
     register(ExampleLM())
+
+
+@hookimpl
+def post_eval(context: EvalContext):
+    """Mean characters per response, per task, from the eval run's samples files; stored under
+    ``results["post_eval"]["example_lm"]``."""
+    lengths: dict[str, list[int]] = {}
+    for path in sorted(context.run.path.glob("samples_*.jsonl")):
+        task = path.stem.removeprefix("samples_")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            responses = [r for rs in record["resps"] for r in (rs if isinstance(rs, list) else [rs])]
+            lengths.setdefault(task, []).extend(len(r) for r in responses)
+    return {"mean_response_chars": {task: sum(n) / len(n) for task, n in lengths.items() if n}}

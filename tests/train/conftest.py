@@ -71,10 +71,10 @@ def heldout() -> list[dict]:
 def accuracy(model: str, records: list[dict], *, samples: int = 1, seed: int = 0, mode: str = "strict") -> float:
     """Held-out accuracy: greedy with ``samples=1``, else the mean over samples at temperature 1;
     ``strict`` grades the boxed answer (the reward's rule), ``flexible`` also "the answer is N"."""
-    from harness.trainers.sampling import SamplingSettings
+    from harness.inference import SamplingSettings
     from harness.trainers.sampling import accuracy as sampled
 
-    settings = SamplingSettings(num_samples=samples, temperature=0.0 if samples == 1 else 1.0, max_new_tokens=48,
+    settings = SamplingSettings(num_generations=samples, temperature=0.0 if samples == 1 else 1.0, max_new_tokens=48,
                                 batch_size=50, seed=seed, backend="hf")
     return sampled(model, records, settings, mode)["all"]
 

@@ -23,10 +23,10 @@ pytestmark = [
 
 
 def test_vllm_greedy_samples_match_transformers(warm_start, heldout):
-    from harness.trainers.sampling import SamplingSettings, sample
+    from harness.inference import SamplingSettings, sample
 
     records = heldout[:8]
-    settings = dict(num_samples=1, temperature=0.0, max_new_tokens=48)
+    settings = dict(num_generations=1, temperature=0.0, max_new_tokens=48)
     with_vllm = sample(warm_start.path, records, SamplingSettings(backend="vllm", **settings))
     with_transformers = sample(warm_start.path, records, SamplingSettings(backend="hf", **settings))
     same = sum(a == b for a, b in zip(with_vllm, with_transformers))

@@ -1,58 +1,18 @@
-"""The probe stage: running probes on a model and gathering what they look at.
-
-The probe interface itself (``Probe``, ``ProbeContext``) is :mod:`harness.core.probes`; here are
-:func:`run_probes`, which writes ``probes.json`` of a run, and the inputs probes read: problems
-(:func:`load_problems`) and an eval run's responses (:func:`read_eval_samples`). The
-``harness probe`` command is :mod:`harness.probe.run`; the ``post_eval`` hook that runs probes
-after an evaluation is :mod:`harness.probe.post_eval`.
-"""
+"""What probes look at: problems (:func:`load_problems`) and an eval run's responses
+(:func:`read_eval_samples`, :func:`problems_from_samples`)."""
 
 from __future__ import annotations
 
-import json
 import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.core.errors import UserError, unknown
+from harness.core.errors import UserError
+from harness.core.files import read_jsonl
 from harness.core.literals import LITERALS
-from harness.core.probes import PROBES_FILE, ProbeContext, check_probe, parse_names
-from harness.core.rundir import RunDir
 
-__all__ = ["PROBES_FILE", "ProbeContext", "load_problems", "parse_names", "read_eval_samples", "run_probes",
-           "write_results"]
-
-
-def run_probes(names: str | Iterable[str], context: ProbeContext,
-               probes: Mapping[str, Any]) -> dict[str, dict]:
-    """Run the named probes on ``context`` and write their results to ``<run>/probes.json``.
-
-    ``probes`` maps names to probes (the catalog's, from whoever loaded the plugins). An unknown
-    name is a :class:`UserError` suggesting the closest one, raised before any probe runs.
-    """
-    wanted = parse_names(names)
-    for name in wanted:
-        if name not in probes:
-            raise unknown("probe", name, probes)
-    results: dict[str, dict] = {}
-    for name in wanted:
-        check_probe(probes[name])
-        results[name] = probes[name].run(context) or {}
-    write_results(context.run, results)
-    return results
-
-
-def write_results(run: RunDir, results: Mapping[str, dict]) -> Path:
-    """Merge ``results`` into ``probes.json`` (probes run earlier in this run keep theirs)."""
-    path = run.path / PROBES_FILE
-    merged = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    merged.update(results)
-    return run.write_json(PROBES_FILE, merged)
-
-
-# --- inputs: problems and eval samples ------------------------------------------------------------
 
 
 def load_problems(data: str | Path, languages: Sequence[str], n: int, seed: int = 0) -> dict[str, list[dict]]:
@@ -104,11 +64,7 @@ def read_eval_samples(path: Path) -> dict[str, dict[str, list[dict]]]:
     for file in sorted(Path(path).rglob("samples_*.jsonl")):
         task = _task_of(file)
         seen: set[Any] = set()
-        for line in file.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line) if line.strip() else None
-            except json.JSONDecodeError:  # a torn last line of a killed writer
-                continue
+        for record in read_jsonl(file, "samples file", torn_tail=True):  # a killed writer's last line is dropped
             if not isinstance(record, dict) or record.get("doc_id") in seen:
                 continue
             seen.add(record.get("doc_id"))
