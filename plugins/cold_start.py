@@ -61,8 +61,6 @@ class ColdStart:
         return TrainResult(grpo.model_path, metrics, stages={"sft": sft, "grpo": grpo})
 
 
-
-
 @hookimpl
 def register_paradigms(register):
     register(ColdStart())

@@ -198,20 +198,28 @@ def _family_tasks(results: Mapping, family: str) -> list[str]:
 
 def comparison_settings(results: Mapping, family: str) -> dict[str, str]:
     """What a family's numbers rest on, read from the results alone (so lm-eval's own files work):
-    task versions, problems per task, the generation budget and the prompt variant."""
+    task versions, problems per task and language, the generation budget and the prompt variant."""
     tasks = _family_tasks(results, family)
     versions, counts, budgets, prompts = set(), set(), set(), set()
     for task in tasks:
         config = (results.get("configs") or {}).get(task) or {}
         versions.add(str((results.get("versions") or {}).get(task, (config.get("metadata") or {}).get("version", "?"))))
         n = (results.get("n-samples") or {}).get(task) or {}
-        counts.add(str(n.get("effective", "?")))
+        counts.add(str(_per_language(n.get("effective", "?"), config)))
         budgets.add(str((config.get("generation_kwargs") or {}).get("max_gen_toks", "?")))
         consistency = bool((config.get("metadata") or {}).get("consistency"))
         shots = (results.get("n-shot") or {}).get(task, config.get("num_fewshot", 0))
         prompts.add(f"{shots}-shot" + (", consistency prompt" if consistency else ""))
     return {name: "/".join(sorted(values)) for name, values in
             zip(MATCHED_SETTINGS, (versions, counts, budgets, prompts))}
+
+
+def _per_language(count, config: Mapping):
+    """Problems per language: a ``<family>_gen`` task counts all its languages' problems at once."""
+    languages = ((config.get("dataset_kwargs") or {}).get("gen") or {}).get("languages")
+    if languages and isinstance(count, int) and count % len(languages) == 0:
+        return count // len(languages)
+    return count
 
 
 def mismatches(named_results: Mapping[str, Mapping], families: list[str] | None = None) -> list[tuple[str, str, dict[str, str]]]:

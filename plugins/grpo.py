@@ -27,8 +27,6 @@ class GRPO:
         return TrainResult(outcome.model_path, metrics)
 
 
-
-
 @hookimpl
 def register_paradigms(register):
     register(GRPO())

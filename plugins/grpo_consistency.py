@@ -50,8 +50,6 @@ class GRPOConsistency:
                             rewards={**context.rewards, COMBINED: reward})
 
 
-
-
 @hookimpl
 def register_paradigms(register):
     register(GRPOConsistency())

@@ -62,8 +62,6 @@ def _count(records) -> dict[str, int]:
     return counts
 
 
-
-
 @hookimpl
 def register_paradigms(register):
     register(Mixed())

@@ -141,8 +141,6 @@ def sampling_report(records: Sequence[dict], verdicts: Sequence[Sequence[bool]],
     return report
 
 
-
-
 @hookimpl
 def register_paradigms(register):
     register(RFT())

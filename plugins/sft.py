@@ -22,8 +22,6 @@ class SFT:
         return TrainResult(outcome.model_path, summary(outcome.metrics, SUMMARY))
 
 
-
-
 @hookimpl
 def register_paradigms(register):
     register(SFT())

@@ -159,3 +159,33 @@ def test_lm_eval_without_a_base_says_what_to_pass(tmp_path):
     assert NO_BASE.format(task="toy_xling_gen") in done.stderr
     assert done.stderr.count("gen needs the base model's results") == 1
     assert """--metadata '{"base_results": """ in done.stderr
+
+
+@pytest.mark.slow
+def test_gen_task_against_a_real_harness_eval_base_equals_harness_gen(tiny_base, tmp_path):
+    """The base is a real `harness eval` run of tiny-base; the model (the random tiny one) is
+    evaluated by plain lm_eval on the <family>_gen task. `harness gen` on the same two runs agrees
+    without --allow-mismatch: a _gen task's problems are counted per language."""
+    from harness.inference.tiny import tiny_model_path
+
+    harness = str(BIN / "harness")
+    subprocess.run([harness, "eval", "--model", "tiny-base", "--tasks", "toy_study_xling", "--limit", "3",
+                    "--max-gen-toks", "32", "--run-dir", "runs/base"], cwd=tmp_path, check=True,
+                   capture_output=True, text=True, timeout=300)
+    tasks_path = subprocess.run([harness, "tasks-path"], capture_output=True, text=True, check=True).stdout.strip()
+    done = subprocess.run(
+        [str(BIN / "lm_eval"), "--model", "hf", "--model_args", f"pretrained={tiny_model_path()}",
+         "--tasks", "toy_study_xling_gen", "--include_path", tasks_path, "--apply_chat_template",
+         "--limit", str(3 * len(STUDY_LANGUAGES)), "--device", "cpu", "--batch_size", "30",
+         "--gen_kwargs", "max_gen_toks=32", "--output_path", "out",
+         "--metadata", json.dumps({"base_results": "runs/base/results.json"})],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = float(_row(done.stdout, "gen"))
+    want = compute_gen(load_results(tmp_path / "out"), load_results(tmp_path / "runs/base"))["toy_study_xling"]
+    assert printed == pytest.approx(want.gen, abs=1e-4)
+    assert any(acc > 0 for acc in want.base_acc.values())  # tiny-base solves some: Gen is not trivial
+    cli = subprocess.run([harness, "gen", "--base", "runs/base", "out"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    assert f"Gen toy_study_xling (strict_acc): {100 * want.gen:.1f}" in cli.stdout

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from harness.core.literals import BOXED_INSTRUCTION, LITERALS, STUDY_LANGUAGES
 
@@ -236,21 +236,30 @@ TEMPLATES: tuple[str, ...] = tuple(_TEMPLATES)
 
 
 # --- numbers -------------------------------------------------------------------------------------
+# One-operation problems: the two numbers drawn (in this order) and the problem they make.
+_ONE_OPERATION: dict[str, Callable[[int, int], dict[str, int]]] = {
+    "add": lambda a, b: {"a": a, "b": b, "r": a + b},
+    "sub": lambda b, r: {"a": b + r, "b": b, "r": r},
+    "price": lambda p, k: {"p": p, "k": k, "r": p * k},
+    "share": lambda r, k: {"a": r * k, "k": k, "r": r},
+}
+# The closed ranges of those two numbers: the toy data's, and the toy study's smaller ones.
+TOY_RANGES = {"add": ((2, 60), (2, 40)), "sub": ((2, 30), (2, 40)), "price": ((2, 40), (2, 15)),
+              "share": ((2, 30), (2, 10))}
+STUDY_RANGES = {"add": ((2, 20), (2, 9)), "sub": ((2, 9), (2, 20)), "price": ((2, 9), (2, 5)),
+                "share": ((2, 9), (2, 5))}
+
+
+def _one_operation(template: str, rng: random.Random, ranges: dict) -> dict[str, int]:
+    first, second = (rng.randint(low, high) for low, high in ranges[template])
+    return _ONE_OPERATION[template](first, second)
+
+
 def _draw_numbers(template: str, rng: random.Random) -> dict[str, int]:
     """The numbers of one problem; "r" is the answer (always >= 2, below 1000)."""
     ri = rng.randint
-    if template == "add":
-        a, b = ri(2, 60), ri(2, 40)
-        return {"a": a, "b": b, "r": a + b}
-    if template == "sub":
-        b, r = ri(2, 30), ri(2, 40)
-        return {"a": b + r, "b": b, "r": r}
-    if template == "price":
-        p, k = ri(2, 40), ri(2, 15)
-        return {"p": p, "k": k, "r": p * k}
-    if template == "share":
-        r, k = ri(2, 30), ri(2, 10)
-        return {"a": r * k, "k": k, "r": r}
+    if template in TOY_RANGES:
+        return _one_operation(template, rng, TOY_RANGES)
     if template == "bags":
         a, k, m = ri(2, 30), ri(2, 6), ri(2, 10)
         km = k * m
@@ -385,20 +394,9 @@ STUDY_TEMPLATES = ("add", "sub", "price", "share")
 
 
 def _draw_study_numbers(template: str, rng: random.Random) -> dict[str, int]:
-    ri = rng.randint
-    if template == "add":
-        a, b = ri(2, 20), ri(2, 9)
-        return {"a": a, "b": b, "r": a + b}
-    if template == "sub":
-        b, r = ri(2, 9), ri(2, 20)
-        return {"a": b + r, "b": b, "r": r}
-    if template == "price":
-        p, k = ri(2, 9), ri(2, 5)
-        return {"p": p, "k": k, "r": p * k}
-    if template == "share":
-        r, k = ri(2, 9), ri(2, 5)
-        return {"a": r * k, "k": k, "r": r}
-    raise ValueError(f"unknown study template {template!r}; known: {', '.join(STUDY_TEMPLATES)}")
+    if template not in STUDY_RANGES:
+        raise ValueError(f"unknown study template {template!r}; known: {', '.join(STUDY_TEMPLATES)}")
+    return _one_operation(template, rng, STUDY_RANGES)
 
 
 def study_split_of(template: str, numbers: dict[str, int], name: int, item: int) -> str:

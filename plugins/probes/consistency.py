@@ -89,8 +89,6 @@ def _top(counts: dict[str, int]) -> str:
     return " ".join(f"{code}:{count / total:.0%}" for code, count in list(counts.items())[:3])
 
 
-
-
 @hookimpl
 def register_probes(register):
     register(ConsistencyProbe())

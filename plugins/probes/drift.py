@@ -145,8 +145,6 @@ def _short(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
 
 
-
-
 @hookimpl
 def register_probes(register):
     register(DriftProbe())

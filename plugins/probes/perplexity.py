@@ -5,8 +5,8 @@ responses, conditioned on the prompt,
 
     response_ppl(l) = exp( Σ_responses Σ_tokens NLL / Σ_responses #tokens ),
 
-over the k responses sampled for each problem in language l (temperature and top-p of the
-context: 1.0 / 0.95 by default, the study's rollout settings), scored by the same model. The
+over the ``num_generations`` responses sampled for each problem in language l (temperature and
+top-p of the probe options: 1.0 / 1.0 by default, as the RL rollouts sample), scored by the same model. The
 study does not spell out its definition; its figures (German highest at 1.414) sit just above 1,
 which fits a model scoring its own samples far better than human-written text, so this is our
 reading of it. Pooling tokens (rather than averaging per-response perplexities) keeps short or empty
@@ -73,8 +73,6 @@ def summarize(scores: Sequence[tuple[float, int]], what: str) -> dict:
         f"{what}_tokens_mean": tokens / len(scored) if scored else 0.0,
         f"empty_{what}s": len(scores) - len(scored),
     }
-
-
 
 
 @hookimpl

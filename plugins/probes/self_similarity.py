@@ -79,8 +79,6 @@ def pairwise_bleu(responses: Sequence[str], lang: str) -> float:
     return sum(scores) / len(scores)
 
 
-
-
 @hookimpl
 def register_probes(register):
     register(SelfSimilarityProbe())

@@ -8,7 +8,8 @@ from harness.eval import taskkit
 
 FAMILY = "mmath500_xling"
 VERSION = 1.0
-# The group: MMATH's languages that are among the study's ten (the paper's six settings);
+# The group: MMATH's languages that are among the study's ten (six settings: paper, unverified:
+# secondary source; which six is the harness's reading);
 # MMATH's other four are extra tasks outside it.
 GROUP_LANGUAGES = ("en", "zh", "es", "fr", "ja", "th")
 EXTRA_LANGUAGES = ("ar", "ko", "pt", "vi")
