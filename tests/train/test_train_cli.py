@@ -89,7 +89,7 @@ def test_grpo_consistency_recipes(tmp_path, recipe, reward):
 
 def test_rft_samples_then_fine_tunes(tmp_path, warm_start):
     run = tmp_path / "run"
-    assert train(run, "rft", *TINY_SFT, "--sampler-model", warm_start.path, "--samples-per-problem", "4",
+    assert train(run, "rft", *TINY_SFT, "--sampler-model", warm_start.path, "--num-generations", "4",
                  "--max-new-tokens", "48", "--sampling-backend", "hf", lang="en", problems=8,
                  data="toy_easy") == 0
     result = finished_model(run)

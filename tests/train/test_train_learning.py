@@ -54,7 +54,7 @@ def test_rft_beats_its_start(warm_start, heldout, tmp_path):
     # The starting model samples for itself here (the study samples from the RL model).
     assert harness("train", "--plugin", "rft", "--sampler-model", "self", "--model", warm_start.path,
                    "--data", "toy_easy", "--lang", "en",
-                   "--num-problems", 300, "--run-dir", run, "--samples-per-problem", 4, "--max-new-tokens", 48,
+                   "--num-problems", 300, "--run-dir", run, "--num-generations", 4, "--max-new-tokens", 48,
                    "--sampling-backend", "hf", "--learning-rate", "1e-3", "--num-train-epochs", 1,
                    "--batch-size", 16, "--micro-batch-size", 16, "--save-steps", 1000) == 0
     after = accuracy(str(run / json.loads((run / "result.json").read_text())["model_path"]), heldout)

@@ -37,7 +37,7 @@ def test_rft_samples_with_vllm(warm_start, tmp_path):
     run = tmp_path / "run"
     assert harness("train", "--plugin", "rft", "--model", "tiny", "--data", "toy_easy", "--lang", "en",
                    "--num-problems", 16, "--run-dir", run, "--sampler-model", warm_start.path,
-                   "--samples-per-problem", 4, "--max-new-tokens", 48, "--sampling-backend", "vllm",
+                   "--num-generations", 4, "--max-new-tokens", 48, "--sampling-backend", "vllm",
                    "--max-steps", 2, "--batch-size", 4, "--micro-batch-size", 4) == 0
     report = next(r for r in read_metrics(run) if r.get("event") == "rft_sampling")
     # --max-steps 2 x --batch-size 4 bounds the sampling to 8 of the 16 problems (rft.sampling_budget).
