@@ -86,7 +86,7 @@ def override(name: str, default: Any, source: str, help: str = "") -> Any:
     """Field ``name`` of :class:`TrainOptions` with a paradigm's own default and its source (and
     help text, where given), in a subclass: ``weight_decay: float = override("weight_decay", 0.0, "...")``."""
     shared = TrainOptions.__dataclass_fields__[name]
-    return option(default, help=help or shared.metadata["help"], source=source)
+    return option(default, help=help or shared.metadata["help"], source=source, bounds=shared.metadata.get("bounds"))
 
 
 def training_arguments(options: TrainOptions, output_dir: Path, *, seed: int) -> dict[str, Any]:

@@ -4,6 +4,7 @@ plugin catalog and registry (``harness --registry``), and small flag helpers."""
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -102,3 +103,26 @@ def reuse_mode(resume: bool, overwrite: bool) -> str:
 
 RESUME_HELP = "Continue the run in --run-dir from its last checkpoint."
 OVERWRITE_HELP = "Start the run in an existing --run-dir again, removing what it holds."
+
+
+# --- what each command's options accept: declared once, checked before anything is created --------
+
+
+@dataclass(frozen=True)
+class Declared:
+    """The dataclasses whose fields (``harness.core.config.option``, with their bounds) declare a
+    command's options, and the arguments of one valid call of it (what tests vary one option of)."""
+
+    command: str
+    """The command path: ``eval``, ``experiment run``, ``corpus build``, ..."""
+    classes: tuple[type, ...]
+    example: tuple[str, ...]
+
+
+DECLARED: dict[str, Declared] = {}
+"""Command path -> what declares its options (tests/test_option_bounds.py reads it)."""
+
+
+def declares(command: str, *classes: type, example: tuple[str, ...] | list[str] = ()) -> None:
+    """Record that ``classes`` declare the options of ``command`` (and a valid call of it)."""
+    DECLARED[command] = Declared(command, tuple(classes), tuple(example))

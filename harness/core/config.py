@@ -19,7 +19,7 @@ import dataclasses
 import re
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from harness.core.errors import UserError, unknown
@@ -37,13 +37,22 @@ USER = "user"
 _SOURCES_ATTR = "_harness_sources"
 
 
-def option(default: Any = dataclasses.MISSING, help: str = "", source: str = "", **kwargs: Any) -> Any:
-    """A dataclass field with help text and the source of its default:
-    ``lr: float = option(1e-6, help="Learning rate.", source="paper")``. ``source`` is one of
-    :data:`SOURCES`, or one followed by ``: detail``; a ``harness choice`` says why after a colon."""
+def option(default: Any = dataclasses.MISSING, help: str = "", source: str = "", *,
+           ge: float | None = None, gt: float | None = None, le: float | None = None, lt: float | None = None,
+           choices: Sequence[Any] | None = None, nonempty: bool = False, finite: bool = True,
+           bounds: Bounds | None = None, **kwargs: Any) -> Any:
+    """A dataclass field with help text, the source of its default and the values it accepts:
+    ``lr: float = option(1e-6, help="Learning rate.", source="paper", gt=0)``. ``source`` is one of
+    :data:`SOURCES`, or one followed by ``: detail``; a ``harness choice`` says why after a colon.
+    ``ge``/``gt``/``le``/``lt`` bound a number (closed or open ends), ``choices`` lists the values a
+    setting takes, ``nonempty`` refuses a blank string; a float is finite unless ``finite=False``
+    (NaN never). ``bounds`` passes them as one :class:`Bounds` (an inherited field's)."""
     if source and not source_kind(source):
         raise ValueError(f"source {source!r} must be one of {SOURCES}, or one followed by ': detail'")
-    metadata = {"help": help, "source": source}
+    if bounds is None:
+        bounds = Bounds(ge=ge, gt=gt, le=le, lt=lt, choices=tuple(choices) if choices is not None else None,
+                        nonempty=nonempty, finite=finite)
+    metadata = {"help": help, "source": source, "bounds": bounds}
     if isinstance(default, (list, dict, set)):
         value = default
         return dataclasses.field(default_factory=lambda: type(value)(value), metadata=metadata, **kwargs)
@@ -57,6 +66,85 @@ def source_kind(source: str) -> str:
         if source == kind or source.startswith(kind + ":"):
             return kind
     return ""
+
+
+# --- bounds: what values an option accepts, declared beside its default ---------------------------
+
+SEED_MAX = 2**32 - 1
+"""The largest seed numpy accepts (torch, random and vLLM take it too)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Bounds:
+    """The values a field accepts, besides its type: a range (each end open or closed), a set of
+    choices, a non-empty string. Floats are finite unless ``finite=False``; NaN is never valid."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    choices: tuple[Any, ...] | None = None
+    nonempty: bool = False
+    finite: bool = True
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value`` (already of the field's type), or None."""
+        if value is None:
+            return None
+        if isinstance(value, (list, tuple)):
+            return next((p for p in map(self.problem, value) if p), None)
+        if self.choices is not None and value not in self.choices:
+            return "one of " + ", ".join(map(str, self.choices))
+        if isinstance(value, str):
+            return "not empty" if self.nonempty and not value.strip() else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        if value != value or (self.finite and value in (float("inf"), float("-inf"))):
+            return f"a finite number {self.text()}" if self.text() != "a finite number" else self.text()
+        low = (self.ge is None or value >= self.ge) and (self.gt is None or value > self.gt)
+        high = (self.le is None or value <= self.le) and (self.lt is None or value < self.lt)
+        return None if low and high else self.text()
+
+    def text(self) -> str:
+        """The range in words: "at least 1", "above 0", "in [0, 1]", "in (0, 1]"."""
+        low = ("[", self.ge) if self.ge is not None else ("(", self.gt) if self.gt is not None else None
+        high = (self.le, "]") if self.le is not None else (self.lt, ")") if self.lt is not None else None
+        if low and high:
+            return f"in {low[0]}{_number(low[1])}, {_number(high[0])}{high[1]}"
+        if low:
+            return f"at least {_number(low[1])}" if low[0] == "[" else f"above {_number(low[1])}"
+        if high:
+            return f"at most {_number(high[0])}" if high[1] == "]" else f"below {_number(high[0])}"
+        return "a finite number" if self.finite else ""
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def bounds_of(f: dataclasses.Field) -> Bounds | None:
+    return f.metadata.get("bounds")
+
+
+def check_value(f: dataclasses.Field, value: Any, name: str | None = None) -> None:
+    """A UserError naming the option when ``value`` is outside the field's declared bounds."""
+    bounds = bounds_of(f)
+    problem = bounds.problem(value) if bounds else None
+    if problem is None and isinstance(value, float) and value != value:
+        problem = "a number"  # NaN: never a setting, declared or not
+    if problem:
+        raise UserError(f"{name or flag_name(f.name)} must be {problem}, got {value!r}")
+
+
+def check_fields(obj: Any, name: Callable[[str], str] = None) -> None:
+    """Every field of the dataclass ``obj`` within its declared bounds, then its cross-field rules
+    (a ``check()`` method, if the class has one); raises the first UserError."""
+    for f in dataclasses.fields(obj):
+        if f.init:
+            check_value(f, getattr(obj, f.name), (name or flag_name)(f.name))
+    rules = getattr(obj, "check", None)
+    if callable(rules):
+        rules()
 
 
 def field_source(f: dataclasses.Field) -> str:
@@ -174,17 +262,24 @@ def build_config(
             norm = key.replace("-", "_")
             if norm not in names:
                 raise unknown(f"{config_class.__name__} key", key, names, where=origin)
-            set_value(norm, coerce(value, hints[norm], key), recorded.get(norm) or layer_source(origin))
+            value = coerce(value, hints[norm], key)
+            check_value(known[norm], value, f"{key} ({origin})" if origin else key)
+            set_value(norm, value, recorded.get(norm) or layer_source(origin))
     if args:
         namespace = parser_for(config_class).parse_args(list(args))
         for key, value in vars(namespace).items():
             if value is not None:
-                set_value(key, coerce(value, hints[key], flag_name(key)), f"{USER} ({flag_name(key)})")
+                value = coerce(value, hints[key], flag_name(key))
+                check_value(known[key], value)
+                set_value(key, value, f"{USER} ({flag_name(key)})")
     try:
         config = config_class(**values)
     except TypeError as exc:  # a required field without value
         raise UserError(f"{config_class.__name__}: {exc}") from None
     object.__setattr__(config, _SOURCES_ATTR, sources)
+    rules = getattr(config, "check", None)
+    if callable(rules):
+        rules()  # the cross-field rules of the class (a batch against its micro-batch, ...)
     return config
 
 
