@@ -18,6 +18,13 @@ from harness.cli.common import app, err_console
 from harness.core.errors import UserError
 from harness.core.rundir import Terminated
 
+# What typer (its own copy of click) raises for a flag it cannot parse, with standalone_mode off.
+try:
+    from typer._click.exceptions import ClickException as _ClickException
+except ImportError:  # a typer that uses click itself
+    from click.exceptions import ClickException as _ClickException
+CLICK_ERRORS = (_ClickException,)
+
 # Errors of the machine, not of the harness: a full disk, a read-only or forbidden folder.
 MACHINE_SAYS_NO = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
 
@@ -51,7 +58,14 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
-        app(args=argv, prog_name="harness")
+        code = app(args=argv, prog_name="harness", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except CLICK_ERRORS as exc:  # a flag typer could not parse: one sentence, as ours
+        if exc.format_message():  # (no message: a bare `harness` or group, whose help was printed)
+            err_console.print(f"[red]error:[/] {exc.format_message()}{_usage_hint(exc)}", highlight=False,
+                              soft_wrap=True)
+        sys.exit(exc.exit_code)
     except UserError as exc:
         if debug:
             traceback.print_exc()
@@ -73,6 +87,11 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print(f"[red]error:[/] {sentence} (the run directory records the failure)",
                           highlight=False, soft_wrap=True)
         sys.exit(2)
+
+
+def _usage_hint(exc: Exception) -> str:
+    command = getattr(getattr(exc, "ctx", None), "command_path", None)
+    return f" (see `{command} --help`)" if command else ""
 
 
 def machine_says_no(exc: BaseException) -> str | None:

@@ -225,7 +225,7 @@ def coerce(value: Any, tp: Any, name: str) -> Any:
             return float(value)
         if base is str:
             return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int("inf")
         raise UserError(f"{name} must be {getattr(base, '__name__', base)}, got {value!r}") from None
     return value
 
