@@ -13,8 +13,7 @@ import numpy as np
 from harness.report import stats
 from harness.report.build import Figure, Report
 from harness.report.layouts import FamilyResult, drift_of, drift_runs
-
-FIGURE_FORMATS = ("png", "pdf", "svg")
+from harness.report.requests import FIGURE_FORMATS  # noqa: F401  (declared with the options)
 
 
 def _pyplot():

@@ -13,9 +13,7 @@ from collections.abc import Callable
 
 from harness.report.build import Report
 from harness.report.layouts import Cell, Table
-
-FORMATS = ("md", "latex", "csv", "html")
-SUFFIXES = {"md": "md", "latex": "tex", "csv": "csv", "html": "html"}
+from harness.report.requests import FORMATS, SUFFIXES  # noqa: F401  (declared with the options)
 NOT_DISTINGUISHABLE = "°"
 
 
