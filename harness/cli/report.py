@@ -11,98 +11,102 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness.cli.common import OVERWRITE_HELP, app
+from harness.cli.common import OVERWRITE_HELP, app, declares
 from harness.core.errors import UserError, unknown
+from harness.report.requests import CompareRequest, ReportRequest
+from harness.report.requests import labels as _labels
 
 _HELP_LABEL = "A reader's name for a run: RUN=NAME (repeatable), e.g. runs/x=\"RL (De)\"."
 
 
-def _labels(items: list[str]) -> dict[str, str]:
-    pairs = [item.partition("=") for item in items]
-    if any(not sep or not key or not value for key, sep, value in pairs):
-        raise UserError("--label takes RUN=NAME, e.g. --label runs/grpo_de=\"RL (De)\"")
-    return {key: value for key, _, value in pairs}
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def _formats(text: str, known: tuple[str, ...], flag: str) -> list[str]:
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    for name in names:
-        if name not in known:
-            raise unknown(f"{flag} value", name, known)
-    return names
+declares("report", ReportRequest, example=["@EVAL_RUN"])
+declares("compare", CompareRequest, example=["@EVAL_RUN", "@OTHER_EVAL_RUN"])
 
 
 @app.command("report")
 def report(
-    inputs: Annotated[list[Path], typer.Argument(help="Eval runs, probe / pick-lang runs, or folders of runs (an experiment).")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md, latex, csv, html, or several: md,html.")] = "md",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write report.<ext>, figures/ and problems.csv here.")] = None,
+    inputs: Annotated[list[str], typer.Argument(help="Eval runs, probe / pick-lang runs, or folders of runs (an experiment).")],
+    format: Annotated[str, typer.Option("--format", "-f", help="md, latex, csv, html, or several: md,html.")] = "md",
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Write report.<ext>, figures/ and problems.csv here.")] = None,
     base: Annotated[Optional[str], typer.Option(help="The base setup (label or run); default: the untrained model's run.")] = None,
     reference: Annotated[Optional[str], typer.Option(help="Reference row of the ablation table (default: the base).")] = None,
     label: Annotated[list[str], typer.Option("--label", help=_HELP_LABEL)] = [],
     tasks: Annotated[Optional[str], typer.Option(help="Only these task families, a,b.")] = None,
     metric: Annotated[Optional[str], typer.Option(help="Per-problem metric (default: strict_acc, else the first found).")] = None,
-    iterations: Annotated[int, typer.Option("--iterations", "-B", help="Bootstrap replicates and permutations.")] = 10_000,
-    seed: Annotated[int, typer.Option(help="Seed of the resampling.")] = 0,
+    iterations: Annotated[int, typer.Option("--iterations", "-B", help="Bootstrap replicates and permutations (100 to 1,000,000).")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of the resampling (0 to 2**32-1).")] = 0,
     allow_mismatch: Annotated[bool, typer.Option("--allow-mismatch", help="Put side by side runs that differ in task version, problems, budget or prompt (marked †).")] = False,
     figures: Annotated[str, typer.Option(help="Figure files to write with --out: png, pdf, svg (any of them).")] = "png,pdf",
     langid: Annotated[bool, typer.Option(help="Identify response languages where no consistency probe ran.")] = True,
 ) -> None:
     """Tables of the study (per-language accuracy, Avg, Gen, ablations, consistency, probes) with
     95% paired-bootstrap intervals, as Markdown, LaTeX, CSV or one HTML page, plus figures."""
-    from harness.report.build import ReportOptions, build_report
-    from harness.report.figures import FIGURE_FORMATS, make_figures
-    from harness.report.render import FORMATS, SUFFIXES, render
+    from harness.core.config import check_fields
+    from harness.report.requests import SUFFIXES, task_list
 
-    formats = _formats(fmt, FORMATS, "--format")
-    figure_formats = _formats(figures, FIGURE_FORMATS, "--figures")
-    if iterations < 100:
-        raise UserError("--iterations must be at least 100 for a 95% interval to mean anything")
+    request = ReportRequest(inputs=list(inputs), format=_names(format), out=out, base=base, reference=reference,
+                            label=list(label), tasks=tasks, metric=metric, iterations=iterations, seed=seed,
+                            allow_mismatch=allow_mismatch, figures=_names(figures), langid=langid)
+    check_fields(request)  # before a run is read or a file written
+
+    from harness.report.build import ReportOptions, build_report
+    from harness.report.figures import make_figures
+    from harness.report.render import render
+
+    formats, out_dir = request.format, Path(out).expanduser() if out is not None else None
     options = ReportOptions(iterations=iterations, seed=seed, base=base, reference=reference, metric=metric,
-                            tasks=[t.strip() for t in tasks.split(",")] if tasks else None,
-                            allow_mismatch=allow_mismatch, labels=_labels(label), langid=langid)
-    built = build_report(inputs, options)
-    if out is not None or "html" in formats:
-        make_figures(built, out / "figures" if out is not None else None, figure_formats)
-    if out is None:
+                            tasks=task_list(tasks), allow_mismatch=allow_mismatch, labels=_labels(label),
+                            langid=langid)
+    built = build_report(request.inputs, options)
+    if out_dir is not None or "html" in formats:
+        make_figures(built, out_dir / "figures" if out_dir is not None else None, request.figures)
+    if out_dir is None:
         for name in formats:
             typer.echo(render(built, name))
         return
-    out.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     for name in formats:
-        path = out / f"report.{SUFFIXES[name]}"
+        path = out_dir / f"report.{SUFFIXES[name]}"
         path.write_text(render(built, name), encoding="utf-8")
         typer.echo(f"{name}: {path}")
-    (out / "problems.csv").write_text(built.problems.to_csv(), encoding="utf-8")
-    typer.echo(f"per-problem scores: {out / 'problems.csv'}")
+    (out_dir / "problems.csv").write_text(built.problems.to_csv(), encoding="utf-8")
+    typer.echo(f"per-problem scores: {out_dir / 'problems.csv'}")
     for figure in built.figures:
         typer.echo(f"figure {figure.key}: " + ", ".join(str(p) for p in figure.paths.values()))
 
 
 @app.command("compare")
 def compare(
-    a: Annotated[Path, typer.Argument(help="First eval run (A).")],
-    b: Annotated[Path, typer.Argument(help="Second eval run (B).")],
-    base: Annotated[Optional[Path], typer.Option(help="The base model's eval run, for Gen (default: A or B if untrained).")] = None,
+    a: Annotated[str, typer.Argument(help="First eval run (A).")],
+    b: Annotated[str, typer.Argument(help="Second eval run (B).")],
+    base: Annotated[Optional[str], typer.Option(help="The base model's eval run, for Gen (default: A or B if untrained).")] = None,
     tasks: Annotated[Optional[str], typer.Option(help="Only these task families, a,b.")] = None,
     metric: Annotated[Optional[str], typer.Option(help="Per-problem metric (default: strict_acc, else the first found).")] = None,
-    iterations: Annotated[int, typer.Option("--iterations", "-B", help="Bootstrap replicates and permutations.")] = 10_000,
-    seed: Annotated[int, typer.Option(help="Seed of the resampling.")] = 0,
+    iterations: Annotated[int, typer.Option("--iterations", "-B", help="Bootstrap replicates and permutations (100 to 1,000,000).")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of the resampling (0 to 2**32-1).")] = 0,
     p_value: Annotated[str, typer.Option("--p-value", help="permutation (paired, default) or bootstrap.")] = "permutation",
     label: Annotated[list[str], typer.Option("--label", help=_HELP_LABEL)] = [],
     allow_mismatch: Annotated[bool, typer.Option("--allow-mismatch", help="Compare runs that differ in task version, problems, budget or prompt.")] = False,
 ) -> None:
     """Paired differences A - B per language, Avg and Gen, with 95% intervals and p-values."""
+    from harness.core.config import check_fields
+    from harness.report.requests import task_list
+
+    request = CompareRequest(a=a, b=b, base=base, tasks=tasks, metric=metric, iterations=iterations, seed=seed,
+                             p_value=p_value, label=list(label), allow_mismatch=allow_mismatch)
+    check_fields(request)  # before a run is read
+
     from rich.console import Console
     from rich.table import Table
 
     from harness.report.build import ReportOptions, compare_runs
     from harness.report.render import _num, _p
 
-    if p_value not in ("permutation", "bootstrap"):
-        raise unknown("--p-value", p_value, ("permutation", "bootstrap"))
-    options = ReportOptions(iterations=iterations, seed=seed, base=str(base) if base else None, metric=metric,
-                            tasks=[t.strip() for t in tasks.split(",")] if tasks else None,
+    options = ReportOptions(iterations=iterations, seed=seed, base=base, metric=metric, tasks=task_list(tasks),
                             allow_mismatch=allow_mismatch, labels=_labels(label))
     comparisons, notes = compare_runs(a, b, options, p_value)
     console = Console()
