@@ -227,7 +227,7 @@ def test_main_luffy_needs_a_built_corpus(capsys, registry, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["plan", "toyy"], "unknown experiment 'toyy'; did you mean 'toy'?"),
     (["run", "toy", "--only", "nothing-*"], "unknown cell 'nothing-*'"),
-    (["run", "toy", "--executor", "pbs"], "--executor must be local or slurm"),
+    (["run", "toy", "--executor", "pbs"], "--executor must be one of local, slurm, got 'pbs'"),
 ])
 def test_bad_input_is_one_sentence_and_exit_2(capsys, tmp_path, args, message):
     code, _, err = run_cli(capsys, "experiment", *args, "--root", str(tmp_path / "exps"))

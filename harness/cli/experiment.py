@@ -10,20 +10,32 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness.cli.common import app
+from harness.cli.common import app, declares
+from harness.core.config import check_fields, flag_name
 from harness.core.errors import UserError
+from harness.experiment.requests import ExperimentRequest, PlanRequest, RunRequest
 
 experiment_app = typer.Typer(help="Run a registry experiment as a dependency graph of cells, here or on SLURM.",
                              no_args_is_help=True)
 app.add_typer(experiment_app, name="experiment")
 MARKER = "experiment.json"
 
-RootOption = Annotated[Optional[Path], typer.Option("--root", help="Where experiments live (default: $HARNESS_EXPERIMENTS_DIR, else ./experiments).")]
-DataDirOption = Annotated[Optional[Path], typer.Option("--data-dir", help="Local data mirror passed to training and evaluation cells.")]
+RootOption = Annotated[Optional[str], typer.Option("--root", help="Where experiments live (default: $HARNESS_EXPERIMENTS_DIR, else ./experiments).")]
+DataDirOption = Annotated[Optional[str], typer.Option("--data-dir", help="Local data mirror passed to training and evaluation cells.")]
 DataOption = Annotated[Optional[str], typer.Option("--data", help="Training corpus instead of the experiment's data: a corpus built by `harness corpus build` (e.g. gsm8k_zh_de_v1), a file or folder; new train cells (their hashes change), so pass it to run and status alike.")]
 
+declares("experiment plan", PlanRequest, example=["smoke"])
+declares("experiment run", RunRequest, example=["smoke", "--dry-run"])
+declares("experiment status", ExperimentRequest, example=["smoke"])
 
-def _load(ctx: typer.Context, name: str, root: Path | None, data_dir: Path | None, data: str | None = None):
+
+def _checked(request: ExperimentRequest) -> ExperimentRequest:
+    """The request within its declared bounds (before the registry is read or a folder made)."""
+    check_fields(request, name=lambda n: "NAME" if n == "name" else flag_name(n))
+    return request
+
+
+def _load(ctx: typer.Context, name: str, root: str | None, data_dir: str | None, data: str | None = None):
     from harness.cli import common as cli
     from harness.core.registry import REGISTRY_ENV
     from harness.experiment.graph import expand
@@ -31,7 +43,7 @@ def _load(ctx: typer.Context, name: str, root: Path | None, data_dir: Path | Non
     # The registry file itself (--registry or $HARNESS_REGISTRY): the cells are given the same path.
     given = cli.state["registry"] or os.environ.get(REGISTRY_ENV)
     registry = cli.loaded_registry()
-    exp = expand(registry, name, root=root, data_dir=str(data_dir) if data_dir else None,
+    exp = expand(registry, name, root=Path(root).expanduser() if root else None, data_dir=data_dir,
                  registry_path=Path(given) if given else None, data=data)
     probes = set(cli.loaded_catalog().probes)
     for probe in (registry.experiments[name].get("probes") or {}).get("names") or []:
@@ -61,7 +73,7 @@ def _claim(exp) -> None:
 def plan(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Experiment name (see `harness ls experiments`).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the cells as JSON.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print the cells as JSON.")] = False,
     root: RootOption = None,
     data_dir: DataDirOption = None,
     data: DataOption = None,
@@ -70,13 +82,17 @@ def plan(
     comes from; nothing runs."""
     from harness.cli.common import console, make_table
 
+    as_json = json  # the flag's name; the module json is not needed here
+    _checked(PlanRequest(name=name, root=root, data_dir=data_dir, data=data, json=as_json))
     exp = _load(ctx, name, root, data_dir, data)
     if as_json:
+        from json import dumps
+
         cells = [{"name": c.name, "kind": c.kind, "deps": c.deps, "resources": c.resources, "hash": c.digest,
                   "run_dir": str(c.run_dir), "command": c.command(), "argv": ["harness", *c.argv], "env": c.env}
                  for c in exp.cells.values()]
-        typer.echo(json.dumps({"experiment": name, "root": str(exp.root), "data": exp.data, "notes": exp.notes,
-                               "cells": cells}, indent=2))
+        typer.echo(dumps({"experiment": name, "root": str(exp.root), "data": exp.data, "notes": exp.notes,
+                          "cells": cells}, indent=2))
         return
     table = make_table(f"Experiment {name}: {len(exp.cells)} cells under {exp.root}",
                    "cell", "needs", "resources", "command")
@@ -97,7 +113,7 @@ def run(
     name: Annotated[str, typer.Argument(help="Experiment name (see `harness ls experiments`).")],
     executor: Annotated[str, typer.Option(help="local (this machine) or slurm (one job per cell).")] = "local",
     only: Annotated[Optional[str], typer.Option(help="Only cells matching these globs (comma-separated), with the cells they need.")] = None,
-    max_parallel: Annotated[int, typer.Option("--max-parallel", help="Local: cells at once, one GPU each.")] = 1,
+    max_parallel: Annotated[int, typer.Option("--max-parallel", help="Local: cells at once, one GPU each (1 to 64).")] = 1,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; run nothing.")] = False,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="SLURM: watch the jobs until they end.")] = True,
     partition: Annotated[Optional[str], typer.Option(envvar="HARNESS_SLURM_PARTITION", help="SLURM partition.")] = None,
@@ -112,10 +128,9 @@ def run(
     from harness.experiment.board import Board
     from harness.experiment.state import read_status
 
-    if executor not in ("local", "slurm"):
-        raise UserError(f"--executor must be local or slurm, got {executor!r}")
-    if max_parallel < 1:
-        raise UserError(f"--max-parallel must be at least 1, got {max_parallel}")
+    _checked(RunRequest(name=name, root=root, data_dir=data_dir, data=data, executor=executor, only=only,
+                        max_parallel=max_parallel, dry_run=dry_run, wait=wait, partition=partition, account=account,
+                        qos=qos))
     exp = _load(ctx, name, root, data_dir, data)
     names = exp.select(only)
     if dry_run:
@@ -196,6 +211,7 @@ def status(
     from harness.experiment.executors import slurm_status
     from harness.experiment.state import BLOCKED, DONE, FAILED, INTERRUPTED, PENDING, cell_state, duration
 
+    _checked(ExperimentRequest(name=name, root=root, data_dir=data_dir, data=data))
     exp = _load(ctx, name, root, data_dir, data)
     slurm = slurm_status(exp)
     table = make_table(f"Experiment {name} ({exp.root})", "cell", "state", "job", "run dir", "duration", "metric")

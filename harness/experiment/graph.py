@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import UserError, unknown
+from harness.experiment.requests import EXPERIMENTS_ENV, experiments_root  # noqa: F401  (with the options)
 
-EXPERIMENTS_ENV = "HARNESS_EXPERIMENTS_DIR"
 KINDS = ("base", "train", "eval", "probe", "picklang")
 # Per-cell resources when the registry names none: a one-GPU job of a few hours.
 DEFAULT_RESOURCES: dict[str, Any] = {"gpus": 1, "cpus": 8, "mem_gb": 64, "hours": 4.0}
@@ -130,10 +130,6 @@ class Experiment:
                     chosen.add(dep)
                     frontier.append(dep)
         return [n for n in self.cells if n in chosen]
-
-
-def experiments_root(root: Path | None = None) -> Path:
-    return Path(root or os.environ.get(EXPERIMENTS_ENV) or "experiments")
 
 
 def expand(registry, name: str, *, root: Path | None = None, data_dir: str | None = None,
