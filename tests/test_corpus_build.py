@@ -22,9 +22,10 @@ FIXTURES = REPO / "tests" / "fixtures" / "corpus"
 SOURCE = FIXTURES / "source.jsonl"
 
 
-def build_args(url: str, out: Path, *extra: str) -> list[str]:
+def build_args(url: str, out: Path, *extra: str, verifier: bool = True) -> list[str]:
+    judge = ["--verifier", "judge", "--verifier-url", url] if verifier else ["--verifier", "none"]
     return ["corpus", "build", "--source", str(SOURCE), "--langs", "de,zh", "--translator", "fake",
-            "--translator-url", url, "--verifier", "judge", "--verifier-url", url, "--out", str(out),
+            "--translator-url", url, *judge, "--out", str(out),
             "--backoff", "0.01", "--chunk-chars", "60", "--progress-every", "0", "--name", "fixture_v1", *extra]
 
 
@@ -122,7 +123,7 @@ def test_a_server_that_dies_mid_run_is_resumed_against_a_new_one(server, tmp_pat
 def test_a_reply_cut_at_the_token_limit_is_rejected_as_truncated(server, tmp_path, capsys):
     _, url, _ = server()
     out = tmp_path / "corpus"
-    code, stdout, _ = run_cli(capsys, *build_args(url, out, "--max-tokens", "12", "--verifier", "none"))
+    code, stdout, _ = run_cli(capsys, *build_args(url, out, "--max-tokens", "12", verifier=False))
     assert code == 0, stdout
     rejected = read(out / "rejected.jsonl")
     # Every German question is over 48 characters ("tokens" are 4 characters): cut, so rejected as

@@ -188,7 +188,14 @@ class VLLMOffline:
                 from vllm import LLM
             except ImportError:
                 raise UserError("--translator/--verifier without a URL needs vLLM: pip install 'xling-harness[vllm]'") from None
-            self._llm = LLM(model=self.model, **self.engine_args)
+            try:
+                self._llm = LLM(model=self.model, **self.engine_args)
+            except TypeError as exc:  # an engine argument of the wrong kind
+                raise UserError(f"--engine-args: vLLM refused them ({exc})") from None
+            except OSError as exc:
+                if exc.errno is not None:
+                    raise  # the machine's (a full disk, a forbidden folder): reported as such
+                raise UserError(f"vLLM could not load {self.model!r}: {str(exc).splitlines()[0]}") from None
         return self._llm
 
     def run(self, requests: Sequence[Request], on_reply: OnReply) -> None:
