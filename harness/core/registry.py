@@ -267,8 +267,18 @@ def _experiment_checks(validator: _Validator, name: str, exp: Located, reg: Regi
         if key in exp and (not isinstance(exp[key], int) or exp[key] < 1):
             raise fail(exp.lines[key], f"{key} of experiment {name!r} must be a positive integer")
     seeds = exp.get("seeds")
-    if seeds is not None and (not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds) or not seeds):
+    if seeds is not None and (not isinstance(seeds, list) or not seeds
+                              or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
         raise fail(exp.lines["seeds"], f"seeds of experiment {name!r} must be a non-empty list of integers")
+    from harness.core.config import SEED_MAX
+
+    for seed in seeds or []:
+        if not 0 <= seed <= SEED_MAX:
+            raise fail(exp.lines["seeds"], f"seeds of experiment {name!r} must be in [0, {SEED_MAX}] "
+                       f"(what numpy, torch and vLLM take), got {seed}")
+    twice = sorted({s for s in seeds or [] if seeds.count(s) > 1})
+    if twice:
+        raise fail(exp.lines["seeds"], f"seeds of experiment {name!r} name {', '.join(map(str, twice))} twice")
     _mapping_of(validator, exp, "eval", name, EXPERIMENT_EVAL_KEYS)
     probes = _mapping_of(validator, exp, "probes", name, EXPERIMENT_PROBE_KEYS)
     if probes is not None:
