@@ -2,56 +2,63 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from harness.cli.common import (
-    OVERWRITE_HELP, app, console, err_console, key_values, loaded_catalog, loaded_registry, make_table, reuse_mode,
-    typed_flags,
+    OVERWRITE_HELP, app, console, declares, err_console, key_values, loaded_catalog, loaded_registry, make_table,
+    reuse_mode, typed_flags,
 )
-from harness.core.errors import UserError
+from harness.eval.run import EvalRequest
+
+
+_EVAL = EvalRequest()  # the one set of eval defaults, with their bounds (harness.eval.run)
+_HELP = {f.name: f.metadata["help"] for f in dataclasses.fields(EvalRequest)}
+declares("eval", EvalRequest, example=["--model", "tiny", "--tasks", "toy_xling", "--limit", "1", "--max-gen-toks", "8"])
 
 
 @app.command("eval")
 def eval_(
     ctx: typer.Context,
-    model: Annotated[str, typer.Option(help="Model alias, run directory, path or hub id.")] = "tiny",
-    tasks: Annotated[str, typer.Option(help="Comma-separated task families or tasks (mgsm_xling, mgsm_xling_de).")] = "mgsm_xling",
-    backend: Annotated[str, typer.Option(help="Inference backend: hf (transformers) or vllm.")] = "hf",
-    limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N problems of each task.")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Local data mirror (default: $HARNESS_DATA_DIR, else the HF hub).")] = None,
-    num_repeats: Annotated[int, typer.Option("--num-repeats", "-k", help="Sampling runs with different seeds (1: one greedy run).")] = 1,
-    max_gen_toks: Annotated[Optional[int], typer.Option("--max-gen-toks", help="Token budget per response (default: each task's own).")] = None,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature when --num-repeats > 1.")] = 0.6,
-    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling when --num-repeats > 1.")] = 0.95,
-    seed: Annotated[int, typer.Option(help="Seed of the first run (run i uses seed + i).")] = 0,
-    batch_size: Annotated[str, typer.Option("--batch-size", help="hf backend: prompts generated together (an integer or 'auto'; 64 is about twice as fast as 8 for small models on a CPU: bench/bench_eval.py).")] = "64",
-    max_model_len: Annotated[Optional[int], typer.Option("--max-model-len", help="Context length (prompt + response) to allocate.")] = None,
-    consistency: Annotated[bool, typer.Option("--consistency-prompt/--no-consistency-prompt", help="Add the reason-in-the-question's-language instruction.")] = False,
-    gen_kwargs: Annotated[Optional[str], typer.Option("--gen-kwargs", help="Extra generation kwargs, key=value,...")] = None,
-    base: Annotated[Optional[str], typer.Option(help="Base model's eval run or results file: adds Gen to the results.")] = None,
-    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default: a new one under runs/).")] = None,
-    probes: Annotated[Optional[str], typer.Option(help="Probes to run afterwards, a,b (see `harness ls probes`).")] = None,
-    probe_options: Annotated[Optional[str], typer.Option("--probe-options", help="Probe settings, key=value,... (k, max_new_tokens, num_problems).")] = None,
+    model: Annotated[str, typer.Option(help=_HELP["model"])] = _EVAL.model,
+    tasks: Annotated[str, typer.Option(help="Comma-separated task families or tasks (mgsm_xling, mgsm_xling_de).")] = ",".join(_EVAL.tasks),
+    backend: Annotated[str, typer.Option(help=_HELP["backend"])] = _EVAL.backend,
+    limit: Annotated[Optional[int], typer.Option(help=_HELP["limit"])] = _EVAL.limit,
+    data_dir: Annotated[Optional[str], typer.Option("--data-dir", help=_HELP["data_dir"])] = _EVAL.data_dir,
+    num_repeats: Annotated[int, typer.Option("--num-repeats", "-k", help=_HELP["num_repeats"])] = _EVAL.num_repeats,
+    max_gen_toks: Annotated[Optional[int], typer.Option("--max-gen-toks", help=_HELP["max_gen_toks"])] = _EVAL.max_gen_toks,
+    temperature: Annotated[float, typer.Option(help=_HELP["temperature"])] = _EVAL.temperature,
+    top_p: Annotated[float, typer.Option("--top-p", help=_HELP["top_p"])] = _EVAL.top_p,
+    seed: Annotated[int, typer.Option(help=_HELP["seed"])] = _EVAL.seed,
+    batch_size: Annotated[str, typer.Option("--batch-size", help=_HELP["batch_size"])] = _EVAL.batch_size,
+    max_model_len: Annotated[Optional[int], typer.Option("--max-model-len", help=_HELP["max_model_len"])] = _EVAL.max_model_len,
+    consistency: Annotated[bool, typer.Option("--consistency-prompt/--no-consistency-prompt", help=_HELP["consistency"])] = _EVAL.consistency,
+    gen_kwargs: Annotated[Optional[str], typer.Option("--gen-kwargs", help=_HELP["gen_kwargs"])] = _EVAL.gen_kwargs,
+    base: Annotated[Optional[str], typer.Option(help=_HELP["base"])] = _EVAL.base,
+    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help=_HELP["run_dir"])] = _EVAL.run_dir,
+    probes: Annotated[Optional[str], typer.Option(help=_HELP["probes"])] = _EVAL.probes,
+    probe_options: Annotated[Optional[str], typer.Option("--probe-options", help=_HELP["probe_options"])] = None,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="An eval run's config.yaml (or a YAML of these settings) to replay.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the evaluation in --run-dir, keeping its finished repeats.")] = False,
     overwrite: Annotated[bool, typer.Option(help=OVERWRITE_HELP)] = False,
-    tensor_parallel_size: Annotated[int, typer.Option("--tensor-parallel-size", help="vLLM: GPUs one model is split over.")] = 1,
-    data_parallel_size: Annotated[int, typer.Option("--data-parallel-size", help="vLLM: model replicas, one per GPU group.")] = 1,
-    model_args: Annotated[Optional[str], typer.Option("--model-args", help="Backend arguments, lm-eval style: dtype=bfloat16,revision=main,gpu_memory_utilization=0.9,max_model_len=4096.")] = None,
+    tensor_parallel_size: Annotated[int, typer.Option("--tensor-parallel-size", help=_HELP["tensor_parallel_size"])] = _EVAL.tensor_parallel_size,
+    data_parallel_size: Annotated[int, typer.Option("--data-parallel-size", help=_HELP["data_parallel_size"])] = _EVAL.data_parallel_size,
+    model_args: Annotated[Optional[str], typer.Option("--model-args", help=_HELP["model_args"])] = _EVAL.model_args,
 ) -> None:
     """Evaluate a model on task families with lm-eval (see `harness ls tasks`)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from harness.core.config import check_fields
     from harness.eval.results import language_table
-    from harness.eval.run import EvalRequest, request_from_config, run_eval
+    from harness.eval.run import request_from_config, run_eval
 
     registry = loaded_registry()
     values = dict(
         model=model, tasks=[t.strip() for t in tasks.split(",") if t.strip()], backend=backend, limit=limit,
-        data_dir=str(data_dir) if data_dir else None, num_repeats=num_repeats, max_gen_toks=max_gen_toks,
+        data_dir=data_dir, num_repeats=num_repeats, max_gen_toks=max_gen_toks,
         temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size, max_model_len=max_model_len,
         consistency=consistency, gen_kwargs=gen_kwargs, base=base, run_dir=run_dir,
         probes=probes, probe_options=key_values(probe_options, "--probe-options"), mode=reuse_mode(resume, overwrite),
@@ -62,10 +69,10 @@ def eval_(
         request = request_from_config(config, {k: v for k, v in values.items() if k in typed or k in ("mode", "run_dir")})
     else:
         request = EvalRequest(**values)
-    check_eval_request(request)
+    check_fields(request)  # run_eval checks again, and the model-dependent rules, before anything is created
     model, tasks, num_repeats, backend = request.model, ",".join(request.tasks), request.num_repeats, request.backend
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=err_console, transient=True) as progress:
+                  console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
         bar = progress.add_task(f"evaluating {model} on {tasks}", total=num_repeats)
 
         def on_run(i: int, total: int) -> None:
@@ -84,25 +91,6 @@ def eval_(
     if "gen_error" in results:
         err_console.print(f"[yellow]warning:[/] no Gen: {results['gen_error']}", highlight=False)
     console.print(f"results: {run.path / 'results.json'}", highlight=False, soft_wrap=True)
-
-
-def check_eval_request(request) -> None:
-    """What can be checked in the flags, before anything is loaded."""
-    if request.limit is not None and request.limit < 1:
-        raise UserError(f"--limit must be at least 1, got {request.limit}")
-    if request.max_gen_toks is not None and request.max_gen_toks < 1:
-        raise UserError(f"--max-gen-toks must be at least 1, got {request.max_gen_toks}")
-    if request.max_model_len is not None and request.max_model_len < 1:
-        raise UserError(f"--max-model-len must be at least 1, got {request.max_model_len}")
-    if request.num_repeats < 1:
-        raise UserError(f"--num-repeats must be at least 1, got {request.num_repeats}")
-    if not (str(request.batch_size) == "auto" or str(request.batch_size).isdigit() and int(request.batch_size) > 0):
-        raise UserError(f"--batch-size must be a positive integer or 'auto', got {request.batch_size!r}")
-    if request.temperature < 0 or not 0 < request.top_p <= 1:
-        raise UserError("--temperature must be >= 0 and --top-p in (0, 1]")
-    key_values(request.gen_kwargs, "--gen-kwargs")
-    if not request.tasks:
-        raise UserError("--tasks needs at least one task family")
 
 
 @app.command("tasks-path")

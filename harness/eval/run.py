@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.core.config import SEED_MAX, Bounds, check_fields, option
 from harness.core.errors import UserError, unknown
 from harness.core.hookspecs import EvalContext
 from harness.core.plugins import fire_eval_hook
@@ -36,38 +37,258 @@ from harness.eval.results import combine_runs, write_samples
 log = logging.getLogger("harness.eval.run")
 
 
+MODES = ("new", "resume", "overwrite")
+"""How an evaluation treats an existing --run-dir: refuse it, keep its finished repeats, or start again."""
+
+
 @dataclass
 class EvalRequest:
-    model: str = "tiny"
-    tasks: list[str] = field(default_factory=lambda: ["mgsm_xling"])
-    backend: str = "hf"
-    limit: int | None = None
-    data_dir: str | None = None
-    num_repeats: int = 1
-    max_gen_toks: int | None = None
-    temperature: float = 0.6
-    top_p: float = 0.95
-    seed: int = 0
-    batch_size: str = "64"
-    max_model_len: int | None = None
-    consistency: bool = False
-    base: str | None = None
+    """The settings of ``harness eval`` (its flags; the keys of an eval run's config.yaml), with the
+    values each accepts; :func:`run_eval` checks them all (``check_fields``) before anything loads."""
+
+    model: str = option("tiny", help="Model alias, run directory, path or hub id.",
+                        source="harness choice: the offline tiny model runs anywhere", nonempty=True)
+    tasks: list[str] = option(["mgsm_xling"], help="Task families or single tasks (mgsm_xling, mgsm_xling_de).",
+                              source="harness choice: the study's main benchmark", nonempty=True)
+    backend: str = option("hf", help="Inference backend: hf (transformers) or vllm.",
+                          source="harness choice: runs anywhere; GPUs pass vllm", choices=BACKENDS)
+    limit: int | None = option(None, help="Evaluate only the first N problems of each task.",
+                               source="harness choice: every problem", ge=1)
+    data_dir: str | None = option(None, help="Local data mirror (default: $HARNESS_DATA_DIR, else the HF hub).",
+                                  source="harness choice: the environment's mirror, else the hub", nonempty=True)
+    num_repeats: int = option(1, help="Sampling runs with different seeds (1: one greedy run).",
+                              source="harness choice: one greedy run; the study's MGSM is a mean of 6 (-k 6)", ge=1)
+    max_gen_toks: int | None = option(
+        None, help="Token budget per response (default: each task's own). It must leave room for the prompt in "
+                   "the model's context (--max-model-len, else its config's max_position_embeddings): a larger "
+                   "budget is refused before anything loads, with either backend.",
+        source="harness choice: the task's own budget", ge=1)
+    temperature: float = option(0.6, help="Sampling temperature when --num-repeats > 1 (then above 0).",
+                                source="harness choice: a moderate sampling temperature for repeated runs", ge=0)
+    top_p: float = option(0.95, help="Nucleus sampling when --num-repeats > 1.",
+                          source="harness choice: with temperature 0.6, a common sampling setting", gt=0, le=1)
+    seed: int = option(0, help="Seed of the first run (run i uses seed + i).", source="harness choice: reproducible",
+                       ge=0, le=SEED_MAX)
+    batch_size: str = option("64", help="hf backend: prompts generated together (an integer or 'auto'; 64 is "
+                                        "about twice as fast as 8 for small models on a CPU: bench/bench_eval.py).",
+                             source="harness choice: bench/bench_eval.py", nonempty=True)
+    max_model_len: int | None = option(None, help="Context length (prompt + response) to allocate.",
+                                       source="harness choice: the model's own context length", ge=1)
+    consistency: bool = option(False, help="Add the reason-in-the-question's-language instruction.",
+                               source="harness choice: the study's plain prompt; on for models trained with it")
+    base: str | None = option(None, help="Base model's eval run or results file: adds Gen to the results.",
+                              source="harness choice: Gen only when asked", nonempty=True)
     """The base model's evaluation, for Gen (the Gen plugin's ``post_eval``)."""
-    run_dir: Path | None = None
-    gen_kwargs: str | None = None
+    run_dir: Path | None = option(None, help="Run directory (default: a new one under runs/).",
+                                  source="harness choice: a new directory under runs/")
+    gen_kwargs: str | None = option(None, help="Extra generation kwargs, key=value,... (lm-eval's; applied last): "
+                                               "temperature, top_p, top_k, min_p, do_sample, max_gen_toks, until, ...",
+                                    source="harness choice: the tasks' own")
     """Extra lm-eval generation kwargs, ``key=value,...`` (applied last)."""
-    probes: str | None = None
+    probes: str | None = option(None, help="Probes to run afterwards, a,b (see `harness ls probes`).",
+                                source="harness choice: none unless asked", nonempty=True)
     """Probes to run after the evaluation (the probes plugin's ``post_eval``), ``a,b``."""
-    probe_options: dict[str, Any] = field(default_factory=dict)
+    probe_options: dict[str, Any] = option({}, help="Probe settings, key=value,... (num_generations, "
+                                                    "max_new_tokens, num_problems, ...).",
+                                           source="harness choice: the probes' own defaults")
     """Settings of those probes (``num_generations``, ``max_new_tokens``, ``num_problems``, ...)."""
-    mode: str = "new"
+    mode: str = option("new", help="An existing --run-dir: refuse it (new), keep its finished repeats (resume) or "
+                                   "start it again (overwrite).", source="harness choice: never overwrite silently",
+                       choices=MODES)
     """How to treat an existing --run-dir: new (refuse), resume (keep finished repeats) or overwrite."""
-    tensor_parallel_size: int = 1
+    tensor_parallel_size: int = option(1, help="vLLM: GPUs one model is split over.",
+                                       source="harness choice: one GPU", ge=1)
     """vLLM: GPUs one model is split over."""
-    data_parallel_size: int = 1
+    data_parallel_size: int = option(1, help="vLLM: model replicas, one per GPU group.",
+                                     source="harness choice: one replica", ge=1)
     """vLLM: model replicas (data-parallel engines)."""
-    model_args: str | None = None
+    model_args: str | None = option(None, help="Backend arguments, lm-eval style: dtype=bfloat16,revision=main,"
+                                               "gpu_memory_utilization=0.9,max_model_len=4096.",
+                                    source="harness choice: the harness's own arguments")
     """lm-eval-style ``key=value,...`` passed to the backend over the harness's own arguments."""
+
+    def check(self) -> None:
+        """The rules between settings (``check_fields`` checks each setting's own bounds first)."""
+        if not self.tasks:
+            raise UserError("--tasks needs at least one task family")
+        size = str(self.batch_size).strip()
+        if not (size == "auto" or size.isdigit() and int(size) >= 1):
+            raise UserError(f"--batch-size must be a positive integer or 'auto', got {self.batch_size!r}")
+        if self.num_repeats > 1 and self.temperature == 0:
+            raise UserError("--num-repeats above 1 samples: --temperature must be above 0 "
+                            "(at 0 every run is the same greedy run)")
+        if self.seed + self.num_repeats - 1 > SEED_MAX:
+            raise UserError(f"--seed {self.seed} with --num-repeats {self.num_repeats}: run i uses seed + i, "
+                            f"which must stay at most {SEED_MAX}")
+        if self.backend == "hf" and (self.tensor_parallel_size > 1 or self.data_parallel_size > 1):
+            raise UserError("--tensor-parallel-size and --data-parallel-size need --backend vllm "
+                            "(hf: --model-args parallelize=True, or launch with accelerate)")
+        parse_gen_kwargs(self.gen_kwargs)
+        parse_model_args(self.model_args)
+
+
+# --- what --gen-kwargs and --model-args may say ----------------------------------------------------
+
+_TOKENS = (int, Bounds(ge=1))
+GEN_KWARGS: dict[str, tuple[type, Bounds | None]] = {
+    "do_sample": (bool, None),
+    "temperature": (float, Bounds(ge=0)),
+    "top_p": (float, Bounds(gt=0, le=1)),
+    "top_k": (int, Bounds(ge=-1)),
+    "min_p": (float, Bounds(ge=0, le=1)),
+    "repetition_penalty": (float, Bounds(gt=0)),
+    "max_gen_toks": _TOKENS, "max_new_tokens": _TOKENS, "max_tokens": _TOKENS, "max_completion_tokens": _TOKENS,
+    "until": (str, None),
+    "seed": (int, Bounds(ge=0, le=SEED_MAX)),
+}
+"""Generation kwargs of lm-eval and both backends, with their types and values (a value of the
+wrong type reaches the library otherwise: ``temperature=abc`` is a ValueError there)."""
+BUDGET_KEYS = ("max_gen_toks", "max_new_tokens", "max_tokens", "max_completion_tokens")
+"""lm-eval's names of the generation budget, in the order it takes them."""
+MODEL_ARGS: dict[str, tuple[type, Bounds | None]] = {
+    "max_length": _TOKENS, "max_model_len": _TOKENS, "max_batch_size": _TOKENS, "max_num_seqs": _TOKENS,
+    "tensor_parallel_size": _TOKENS, "data_parallel_size": _TOKENS,
+    "gpu_memory_utilization": (float, Bounds(gt=0, le=1)),
+    "revision": (str, Bounds(nonempty=True)), "parallelize": (bool, None), "seed": (int, Bounds(ge=0, le=SEED_MAX)),
+}
+"""Backend arguments whose type and values are checked before the model loads (dtype too:
+:func:`check_model_args`)."""
+DTYPE_KEYS = {"hf": ("dtype", "softmax_dtype", "mixed_precision_dtype"), "vllm": ("dtype",)}
+VLLM_DTYPES = ("auto", "half", "float16", "bfloat16", "float", "float32")
+"""The dtypes vLLM takes (vllm.config.model's names, and auto)."""
+
+
+def _key_value_pairs(text: str | None, flag: str) -> dict[str, Any]:
+    """lm-eval's ``key=value,...`` (its own value parsing: true/false, None, numbers, strings); an
+    item without ``=`` or a key given twice is a UserError."""
+    from lm_eval.utils import handle_arg_string
+
+    out: dict[str, Any] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"{flag} takes key=value pairs separated by commas, got {item!r}")
+        if key in out:
+            raise UserError(f"{flag} gives {key} twice")
+        out[key] = handle_arg_string(value)
+    return out
+
+
+def _check_typed(flag: str, values: dict[str, Any], table: dict[str, tuple[type, Bounds | None]]) -> None:
+    for key, value in values.items():
+        if key not in table:
+            continue
+        kind, bounds = table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if kind is str and not isinstance(value, str):
+            value = str(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            words = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}[kind]
+            raise UserError(f"{flag} {key} must be {words}, got {value!r}")
+        problem = bounds.problem(value) if bounds else None
+        if problem is None and isinstance(value, float) and value != value:
+            problem = "a number"
+        if problem:
+            raise UserError(f"{flag} {key} must be {problem}, got {value!r}")
+
+
+def parse_gen_kwargs(text: str | None) -> dict[str, Any]:
+    """``--gen-kwargs`` as lm-eval will read it, with the known kwargs type- and range-checked."""
+    values = _key_value_pairs(text, "--gen-kwargs")
+    _check_typed("--gen-kwargs", values, GEN_KWARGS)
+    return values
+
+
+def parse_model_args(text: str | None) -> dict[str, Any]:
+    """``--model-args`` as lm-eval will read it, with the known arguments type- and range-checked."""
+    values = _key_value_pairs(text, "--model-args")
+    for key in ("pretrained", "trust_remote_code"):
+        if key in values:
+            raise UserError(f"--model-args cannot set {key} (the model is --model; remote code never runs)")
+    _check_typed("--model-args", values, MODEL_ARGS)
+    return values
+
+
+def check_model_args(backend: str, text: str | None) -> None:
+    """Before the model loads: the dtypes of ``--model-args`` are dtypes the backend knows (hf:
+    torch's; vllm: :data:`VLLM_DTYPES`) and, for vllm, every key is an argument of lm-eval's VLLM
+    or of vLLM's engine (hf passes unknown keys on to ``from_pretrained``)."""
+    values = parse_model_args(text)
+    for key in DTYPE_KEYS.get(backend, ()):
+        if key not in values or values[key] is None:
+            continue
+        value = values[key]
+        if backend == "vllm":
+            known = VLLM_DTYPES
+        else:
+            import torch
+
+            names = [n for n in dir(torch) if isinstance(getattr(torch, n, None), torch.dtype)]
+            common = [n for n in ("float32", "bfloat16", "float16", "float64", "half", "float") if n in names]
+            known = ("auto", *common, *sorted(set(names) - set(common)))
+        if value not in known:
+            from harness.core.errors import did_you_mean
+
+            shown = ", ".join(known[:6]) + (", ..." if len(known) > 6 else "")
+            raise UserError(f"--model-args {key}={value} is not a dtype --backend {backend} takes ({shown})"
+                            f"{did_you_mean(str(value), known)}")
+    if backend == "vllm" and set(values) - set(MODEL_ARGS) - {"dtype"}:
+        names = _vllm_arguments()
+        for key in values:
+            if names and key not in names:
+                raise UserError(f"--model-args {key} is not an argument of lm-eval's VLLM or of vLLM's engine"
+                                f"{_closest(key, names)}")
+
+
+def _vllm_arguments() -> set[str]:
+    """The arguments lm-eval's VLLM and vLLM's engine take (empty when vLLM is not installed)."""
+    import inspect
+
+    try:
+        from vllm.engine.arg_utils import EngineArgs
+    except ImportError:
+        return set()
+    from harness.eval.lm import lm_eval_vllm_class
+
+    own = set(inspect.signature(lm_eval_vllm_class().__init__).parameters) - {"self", "kwargs"}
+    return own | {f.name for f in dataclasses.fields(EngineArgs)}
+
+
+def check_gen_kwargs(backend: str, text: str | None) -> None:
+    """Before the model loads: every ``--gen-kwargs`` key is one lm-eval or the backend takes
+    (hf: transformers' GenerationConfig; vllm: SamplingParams), as a key the backend does not know
+    only fails once generation starts."""
+    values = parse_gen_kwargs(text)
+    if not set(values) - set(GEN_KWARGS):
+        return
+    if backend == "vllm":
+        try:
+            from vllm import SamplingParams
+        except ImportError:
+            return
+        known = set(getattr(SamplingParams, "__struct_fields__", ()))
+    else:
+        from transformers import GenerationConfig
+
+        known = set(GenerationConfig().to_dict())
+    known = {k for k in known if not k.startswith("_")} | set(GEN_KWARGS)
+    library = "vLLM's SamplingParams" if backend == "vllm" else "transformers' GenerationConfig"
+    for key in values:
+        if known and key not in known:
+            raise UserError(f"--gen-kwargs {key} is not a generation setting of lm-eval or of {library}"
+                            f"{_closest(key, known)}")
+
+
+def _closest(name: str, choices) -> str:
+    """"; did you mean 'x'?" for a close valid name, else nothing (the lists are long)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 # --- tasks ---------------------------------------------------------------------------------------
@@ -101,10 +322,15 @@ def task_manager(data_dir: str | None, consistency: bool):
     return TaskManager(include_path=str(tasks_dir()), include_defaults=False, metadata=metadata)
 
 
-def data_hashes(manager, names: Sequence[str]) -> dict[str, str]:
+def load_tasks(manager, names: Sequence[str]) -> dict[str, Any]:
+    """lm-eval's task objects, by name (loading reads their documents: a missing file fails here)."""
+    return dict(sorted(manager.load(list(names))["tasks"].items()))
+
+
+def data_hashes(manager, names: Sequence[str], tasks: dict[str, Any] | None = None) -> dict[str, str]:
     """A hash of every task's documents (provenance in the manifest)."""
-    loaded = manager.load(list(names))
-    return {name: hash_records(dict(doc) for doc in task.eval_docs) for name, task in sorted(loaded["tasks"].items())}
+    loaded = tasks if tasks is not None else load_tasks(manager, names)
+    return {name: hash_records(dict(doc) for doc in task.eval_docs) for name, task in sorted(loaded.items())}
 
 
 # --- running -------------------------------------------------------------------------------------
@@ -112,15 +338,13 @@ def data_hashes(manager, names: Sequence[str]) -> dict[str, str]:
 
 def generation_overrides(request: EvalRequest) -> dict[str, Any]:
     """Generation kwargs laid over every task's own: sampling for repeats, the token budget, extras."""
-    from lm_eval.utils import simple_parse_args_string
-
     gen: dict[str, Any] = {}
     if request.num_repeats > 1:
         gen.update(do_sample=True, temperature=request.temperature, top_p=request.top_p)
     if request.max_gen_toks is not None:
         gen["max_gen_toks"] = int(request.max_gen_toks)
     if request.gen_kwargs:
-        gen.update(simple_parse_args_string(request.gen_kwargs))
+        gen.update(parse_gen_kwargs(request.gen_kwargs))
     return gen
 
 
@@ -172,12 +396,11 @@ def run_eval(request: EvalRequest, registry, catalog, *,
     from harness.data.sources import data_dir as resolve_data_dir
     from harness.inference.models import resolve_model, trained_with_consistency_prompt
 
-    if request.backend not in BACKENDS:
-        raise unknown("backend", request.backend, BACKENDS)
-    if request.num_repeats < 1:
-        raise UserError("--num-repeats must be at least 1")
+    check_fields(request)  # every setting within its bounds, and the rules between them
     names = resolve_task_names(request.tasks, list(registry.tasks))
     model_path = resolve_model(request.model, registry)
+    check_model_args(request.backend, request.model_args)
+    check_gen_kwargs(request.backend, request.gen_kwargs)
     data_dir = resolve_data_dir(request.data_dir)
     request.data_dir = str(data_dir) if data_dir else None
     if not request.consistency and trained_with_consistency_prompt(request.model):
@@ -188,18 +411,133 @@ def run_eval(request: EvalRequest, registry, catalog, *,
     fire_eval_hook("validate_eval", hooks)  # plugins refuse what they cannot work with (--base, --probes)
     _quiet_lm_eval()  # before the tasks load: they warn as they load
     manager = task_manager(request.data_dir, request.consistency)
-    hashes = data_hashes(manager, names)
+    tasks = load_tasks(manager, names)
+    hashes = data_hashes(manager, names, tasks)
+    budgets = generation_budgets(tasks, request)
+    check_context(budgets, context_limit(request, model_path), request)
 
     from harness.core.rundir import check_reuse, run_lifecycle
 
     check_reuse(request.run_dir, request.mode)
+    # The model loads before the run directory exists: a model or tokenizer the library cannot
+    # load, or a context it reports too short, leaves nothing behind.
+    lm, load_seconds = None, 0.0
+    if _runs_left(request):
+        lm, load_seconds = load_model(request, model_path)
+        check_context(budgets, loaded_context(lm), request)
     with run_lifecycle("eval", f"{Path(request.model).name}-{'+'.join(names)}", path=request.run_dir,
                        mode=request.mode, config=eval_config(request, model_path, names), seed=request.seed,
                        data_hashes=hashes, model=request.model, model_path=model_path) as run:
-        summary = _evaluate(run, manager, names, model_path, request, on_run)
+        summary = _evaluate(run, manager, names, model_path, request, on_run, lm, load_seconds)
         run.write_json("results.json", summary)
         _post_eval(dataclasses.replace(hooks, run=run, results=summary))
     return run, summary
+
+
+# --- the generation budget against the model's context ---------------------------------------------
+
+DEFAULT_BUDGET = 256
+"""lm-eval's budget for a task that names none (HFLM's and VLLM's ``max_gen_toks``)."""
+
+
+def generation_budgets(tasks: dict[str, Any], request: EvalRequest) -> dict[str, tuple[int, str]]:
+    """Per generating task, the tokens it may generate and what set them (``--max-gen-toks``,
+    ``--gen-kwargs max_new_tokens``, the task's own): lm-eval lays the overrides over the task's
+    generation kwargs and takes the first of :data:`BUDGET_KEYS` present."""
+    overrides = generation_overrides(request)
+    extra = parse_gen_kwargs(request.gen_kwargs)
+    budgets = {}
+    for name, task in tasks.items():
+        config = getattr(task, "config", None)
+        if getattr(config, "output_type", "generate_until") != "generate_until":
+            continue
+        own = dict(getattr(config, "generation_kwargs", None) or {})
+        merged = {**own, **overrides}
+        key = next((k for k in BUDGET_KEYS if merged.get(k) is not None), None)
+        if key is None:
+            budgets[name] = (DEFAULT_BUDGET, f"lm-eval's default budget for task {name}")
+        elif key in extra:
+            budgets[name] = (int(merged[key]), f"--gen-kwargs {key}={merged[key]}")
+        elif key in overrides:
+            budgets[name] = (int(merged[key]), f"--max-gen-toks {merged[key]}")
+        else:
+            budgets[name] = (int(merged[key]), f"task {name}'s budget of {merged[key]} tokens")
+    return budgets
+
+
+def context_limit(request: EvalRequest, model_path: str) -> tuple[int, str] | None:
+    """The context the backend will give the model, and where it comes from, as far as known
+    before loading: ``--model-args`` (hf: max_length; vllm: max_model_len), ``--max-model-len``,
+    else the model's config (:func:`harness.inference.models.context_length`)."""
+    from harness.inference.models import context_length
+
+    extra = parse_model_args(request.model_args)
+    keys = ("max_length",) if request.backend == "hf" else ("max_model_len", "max_length")
+    for key in keys:
+        if extra.get(key) is not None:
+            return int(extra[key]), f"--model-args {key}"
+    if request.max_model_len is not None:
+        return request.max_model_len, "--max-model-len"
+    found = context_length(model_path)
+    return (found[0], f"{found[1]} in its config.json") if found else None
+
+
+def loaded_context(lm) -> tuple[int, str] | None:
+    """The context the loaded model reports (lm-eval's HFLM and VLLM ``max_length``), or None."""
+    try:
+        value = getattr(lm, "max_length", None)
+    except Exception:  # noqa: BLE001 - a property of a model we did not write
+        return None
+    return (value, "as the loaded model reports it") if isinstance(value, int) and value > 0 else None
+
+
+def check_context(budgets: dict[str, tuple[int, str]], limit: tuple[int, str] | None, request: EvalRequest) -> None:
+    """Refuse a generation budget that leaves no room for the prompt: lm-eval (with either backend)
+    keeps ``context - budget`` tokens of the prompt and stops on an AssertionError below 1. The
+    budget is not capped: it is a setting of the measurement (Gen compares runs by it)."""
+    if limit is None:
+        return
+    context, where = limit
+    for _name, (budget, source) in budgets.items():
+        if budget >= context:
+            longer = " or a longer --max-model-len" if where in ("--max-model-len", "--model-args max_length",
+                                                                  "--model-args max_model_len") else ""
+            raise UserError(f"{source} leaves no room for the prompt in the context of {request.model} "
+                            f"({context} tokens, {where}): give --max-gen-toks below {context}{longer}")
+
+
+# --- loading the model ---------------------------------------------------------------------------
+
+
+def _runs_left(request: EvalRequest) -> bool:
+    """Whether a repeat still has to run (a resumed evaluation keeps its finished ones)."""
+    if request.mode != "resume" or request.run_dir is None:
+        return True
+    return any(not (Path(request.run_dir) / f"runs/run{i}.json").is_file() for i in range(request.num_repeats))
+
+
+def load_model(request: EvalRequest, model_path: str):
+    """The lm-eval model (:func:`harness.eval.lm.build_lm`) and its load time; what the library
+    raises while loading (a tokenizer that fails, an argument it refuses) is one sentence naming
+    the model (``--debug`` shows the traceback)."""
+    from harness.core.quiet import without_request_bars
+
+    started = time.perf_counter()
+    try:
+        lm = build_lm(request.backend, model_path, request)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - transformers, vLLM and torch raise many kinds
+        from harness.cli import machine_says_no
+
+        if machine_says_no(exc):
+            raise  # a full disk or a forbidden folder: the CLI says so itself
+        reason = " ".join(str(exc).split())
+        reason = f"{type(exc).__name__}: {reason[:300]}{'...' if len(reason) > 300 else ''}" if reason \
+            else type(exc).__name__
+        raise UserError(f"--backend {request.backend} cannot load model {request.model} ({model_path}): {reason}"
+                        + (f" (check --model-args {request.model_args})" if request.model_args else "")) from exc
+    return without_request_bars(lm), time.perf_counter() - started
 
 
 # Keys of an eval run's config.yaml that are records, not settings (ignored on replay).
@@ -227,8 +565,16 @@ def request_from_config(path: Path, overrides: dict[str, Any]) -> EvalRequest:
 
             raise UserError(f"{path}: unknown eval setting {key!r}{did_you_mean(key, names)}")
         values[key] = value
-    if isinstance(values.get("tasks"), str):
-        values["tasks"] = [t.strip() for t in values["tasks"].split(",") if t.strip()]
+    import typing
+
+    from harness.core.config import coerce
+
+    hints = typing.get_type_hints(EvalRequest)
+    for key, value in values.items():  # the file's values as the flags' types ("limit: abc" is an error)
+        if key != "probe_options":
+            values[key] = coerce(value, hints[key], f"{path}: {key}")
+    if not isinstance(values.get("probe_options", {}), dict):
+        raise UserError(f"{path}: probe_options must be a mapping, got {values['probe_options']!r}")
     values.update(overrides)
     return EvalRequest(**values)
 
@@ -244,11 +590,12 @@ def _post_eval(context: EvalContext) -> None:
 
 
 def _evaluate(run: RunDir, manager, names: Sequence[str], model_path: str, request: EvalRequest,
-              on_run: Callable[[int, int], None] | None) -> dict:
-    """Build the model once, run lm-eval ``num_repeats`` times, keep each run, combine them."""
+              on_run: Callable[[int, int], None] | None, lm=None, load_seconds: float = 0.0) -> dict:
+    """Run lm-eval ``num_repeats`` times with the model (``lm``, built here if not given), keep
+    each run, combine them."""
     log.info("eval %s (%s) on %s with %s, %d run(s)", request.model, model_path, ",".join(names),
              request.backend, request.num_repeats)
-    lm, load_seconds, per_run, run_seconds = None, 0.0, [], []
+    per_run, run_seconds = [], []
     for i in range(request.num_repeats):
         if on_run:
             on_run(i, request.num_repeats)
@@ -259,11 +606,7 @@ def _evaluate(run: RunDir, manager, names: Sequence[str], model_path: str, reque
             run_seconds.append(0.0)
             continue
         if lm is None:
-            started = time.perf_counter()
-            from harness.core.quiet import without_request_bars
-
-            lm = without_request_bars(build_lm(request.backend, model_path, request))
-            load_seconds = time.perf_counter() - started
+            lm, load_seconds = load_model(request, model_path)
         began = time.perf_counter()
         results = run_once(lm, manager, names, request, i)
         run_seconds.append(time.perf_counter() - began)

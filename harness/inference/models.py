@@ -151,3 +151,42 @@ def _check_safetensors(file: Path) -> None:
         raise UserError(f"{file} is not a readable safetensors file (damaged or truncated)") from None
     if 8 + header_len + end > size:
         raise UserError(f"{file} is truncated: {size:,} bytes of {8 + header_len + end:,}; copy or save the model again")
+
+
+CONTEXT_FIELDS = ("n_positions", "max_position_embeddings", "n_ctx")
+"""Config fields that give a model's context length, in the order lm-eval's HFLM reads them
+(``lm_eval.models.utils.resolve_max_length``; a composite config's ``text_config`` first)."""
+
+
+def context_length(model: str) -> tuple[int, str] | None:
+    """The context length (prompt + response, in tokens) a model's config.json states, and the
+    field that states it: a model folder's file, or a hub model's when it is in the local cache
+    (no download). None when the config gives none (the backends then ask the tokenizer) or
+    cannot be read; the loaded model's own report is checked afterwards."""
+    path = Path(str(model)).expanduser()
+    config = path / "config.json"
+    if not config.is_file():
+        if path.exists() or str(model).count("/") != 1:
+            return None
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            cached = try_to_load_from_cache(str(model), "config.json")
+        except Exception:  # noqa: BLE001 - an id the hub library refuses: the load says why
+            return None
+        if not isinstance(cached, str):
+            return None
+        config = Path(cached)
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    text = data.get("text_config")
+    for section in ([text] if isinstance(text, dict) else []) + [data]:
+        for name in CONTEXT_FIELDS:
+            value = section.get(name)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value, name
+    return None
