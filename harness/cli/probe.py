@@ -8,13 +8,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness.cli.common import OVERWRITE_HELP, app, console, loaded_catalog, loaded_registry, make_table, reuse_mode
+from harness.cli.common import (
+    OVERWRITE_HELP, app, console, declares, loaded_catalog, loaded_registry, make_table, reuse_mode,
+)
 from harness.core.errors import UserError
 from harness.core.hookspecs import ProbeOptions
 
 
 _DEFAULTS = ProbeOptions()  # the one set of probe defaults (harness.core.hookspecs)
 _HELP = {f.name: f.metadata["help"] for f in dataclasses.fields(ProbeOptions)}
+declares("probe", ProbeOptions, example=["perplexity", "--model", "tiny", "--lang", "en", "--num-problems", "1",
+                                         "--num-generations", "1", "--max-new-tokens", "4"])
 
 
 @app.command("probe")

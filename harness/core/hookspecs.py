@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import pluggy
 
-from harness.core.config import option
+from harness.core.config import SEED_MAX, option
 from harness.core.rundir import RunDir
 
 PROJECT = "harness"
@@ -291,23 +291,28 @@ class ProbeOptions:
     ``probes:``. These defaults are the only ones (docs/probes.md quotes them)."""
 
     num_problems: int = option(250, help="Problems per language in the probe set (MGSM: 250, all of it).",
-                               source="harness choice: all of MGSM; CPU demos pass --num-problems 4")
+                               source="harness choice: all of MGSM; CPU demos pass --num-problems 4", ge=1)
     num_generations: int = option(8, help="Responses sampled per problem (self-similarity needs 2 or more).",
-                                  source="harness choice: 28 pairs per problem for a stable self-similarity")
+                                  source="harness choice: 28 pairs per problem for a stable self-similarity", ge=1)
     max_new_tokens: int = option(1024, help="Longest sampled response, in tokens.",
-                                 source="harness choice: GRPO's max_completion_length")
-    temperature: float = option(1.0, help="Sampling temperature (as the RL rollouts sample).",
-                                source="harness choice: the paper's RL rollout temperature, 1.0")
+                                 source="harness choice: GRPO's max_completion_length", ge=1)
+    temperature: float = option(1.0, help="Sampling temperature (as the RL rollouts sample; above 0: probes sample).",
+                                source="harness choice: the paper's RL rollout temperature, 1.0", gt=0)
     top_p: float = option(1.0, help="Nucleus sampling threshold (as the RL rollouts sample).",
-                          source="verl default: rollout top_p 1")
+                          source="verl default: rollout top_p 1", gt=0, le=1)
     backend: str = option("hf", help="Sampler: hf (transformers), or vllm when installed.",
-                          source="harness choice: runs anywhere; experiments pass vllm on GPUs")
-    batch_size: int = option(8, help="Prompts per forward pass or generate call.", source="harness choice: memory only")
-    seed: int = option(0, help="Seed of sampling and of the problem selection.", source="harness choice: reproducible")
+                          source="harness choice: runs anywhere; experiments pass vllm on GPUs",
+                          choices=("hf", "vllm"))
+    batch_size: int = option(8, help="Prompts per forward pass or generate call.", source="harness choice: memory only",
+                           ge=1)
+    seed: int = option(0, help="Seed of sampling and of the problem selection.", source="harness choice: reproducible",
+                       ge=0, le=SEED_MAX)
     drift_basis: str = option("pca", help="Drift scatter basis: pca (centred, as the study) or uncentred "
-                                          "(SVD; the origin stays the base model).", source="paper")
+                                          "(SVD; the origin stays the base model).", source="paper",
+                               choices=("pca", "uncentred"))
     data: str = option("toy", help="Problems when no eval samples are given: 'toy', 'toy_study' or an MGSM mirror "
-                                   "folder.", source="harness choice: offline; probes after an eval use its questions")
+                                   "folder.", source="harness choice: offline; probes after an eval use its questions",
+                       nonempty=True)
 
 
 @dataclass

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from harness.core.config import check_fields
 from harness.core.errors import UserError, unknown
 from harness.core.files import read_json
 from harness.core.hookspecs import ProbeContext, ProbeOptions, check_probe, hookimpl
@@ -33,18 +34,17 @@ def parse_names(names: str | Iterable[str] | None) -> list[str]:
     return out
 
 
-def check_probes(names: Iterable[str], probes: Mapping[str, Any], options: ProbeOptions) -> None:
+def check_probes(names: Iterable[str], probes: Mapping[str, Any], options: ProbeOptions,
+                 spell: Callable[[str], str] | None = None) -> None:
     """Before anything loads: every name is a registered probe (else a UserError suggesting the
-    closest), the options hold, and each probe that has a ``check(options)`` accepts them."""
-    for name in names:
-        if name not in probes:
-            raise unknown("probe", name, probes)
-    if options.num_problems < 1 or options.num_generations < 1 or options.max_new_tokens < 1:
-        raise UserError("--num-problems, --num-generations and --max-new-tokens must be at least 1")
-    from harness.inference import BACKENDS
-
-    if options.backend not in BACKENDS:
-        raise unknown("sampling backend", options.backend, BACKENDS)
+    closest), every option within its declared bounds (``check_fields``; ``spell`` names an
+    option in the message: its flag by default), and each probe that has a ``check(options)``
+    accepts them."""
+    names = list(names)
+    for probe in names:
+        if probe not in probes:
+            raise unknown("probe", probe, probes)
+    check_fields(options, spell)
     for name in names:
         check = getattr(probes[name], "check", None)
         if callable(check):
@@ -89,7 +89,7 @@ def options_from(settings: Mapping[str, Any]) -> ProbeOptions:
     if unknown_keys:
         raise unknown("probe option", unknown_keys[0], fields)
     hints = typing.get_type_hints(ProbeOptions)
-    return ProbeOptions(**{name: coerce(merged[name], hints[name], name)
+    return ProbeOptions(**{name: coerce(merged[name], hints[name], f"--probe-options {name}")
                            for name in fields if merged.get(name) is not None})
 
 
@@ -175,7 +175,7 @@ def validate_eval(context):
     """``--probes`` names registered probes, and ``--probe-options`` are options they take."""
     names = parse_names(context.settings.get("probes"))
     if names:
-        check_probes(names, context.catalog.probes, options_from(context.settings))
+        check_probes(names, context.catalog.probes, options_from(context.settings), lambda n: f"--probe-options {n}")
 
 
 @hookimpl
