@@ -126,25 +126,35 @@ def compare(
         console.print(table)
 
 
+from dataclasses import fields as _fields  # noqa: E402 - pick-lang's own, beside its command
+
+from harness.report.picklang import PickLangRequest  # noqa: E402
+
+_PICK = PickLangRequest()  # the pick-lang defaults, with their bounds (harness.report.picklang)
+_PICK_HELP = {f.name: f.metadata["help"] for f in _fields(PickLangRequest)}
+declares("pick-lang", PickLangRequest, example=["--model", "tiny", "--candidates", "en,de", "--num-problems", "1",
+                                                "--num-generations", "2", "--max-new-tokens", "4"])
+
+
 @app.command("pick-lang")
 def pick_lang(
-    model: Annotated[str, typer.Option(help="The base model: alias, path or hub id.")] = "tiny",
-    candidates: Annotated[str, typer.Option(help="Candidate training languages, a,b,c.")] = "en,zh,de",
-    base_eval: Annotated[Optional[Path], typer.Option("--base-eval", help="The base model's eval run: adds accuracy headroom as a signal.")] = None,
-    num_problems: Annotated[int, typer.Option(help="Problems per language (more on a GPU: 32-64).")] = 8,
-    num_generations: Annotated[int, typer.Option(help="Solutions sampled per problem (self-similarity needs 2 or more).")] = 4,
-    max_new_tokens: Annotated[int, typer.Option(help="Longest sampled solution, in tokens (on a GPU: the eval budget).")] = 96,
-    data: Annotated[str, typer.Option(help="Problems: 'toy', 'toy_study' or an MGSM mirror folder.")] = "toy",
-    backend: Annotated[str, typer.Option(help="Sampler: hf (transformers), or vllm when installed.")] = "hf",
-    seed: Annotated[int, typer.Option(help="Seed of sampling and problem selection.")] = 0,
-    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default: a new one under runs/).")] = None,
+    model: Annotated[str, typer.Option(help=_PICK_HELP["model"])] = _PICK.model,
+    candidates: Annotated[str, typer.Option(help=_PICK_HELP["candidates"])] = ",".join(_PICK.candidates),
+    base_eval: Annotated[Optional[Path], typer.Option("--base-eval", help=_PICK_HELP["base_eval"])] = None,
+    num_problems: Annotated[int, typer.Option(help=_PICK_HELP["num_problems"])] = _PICK.num_problems,
+    num_generations: Annotated[int, typer.Option(help=_PICK_HELP["num_generations"])] = _PICK.num_generations,
+    max_new_tokens: Annotated[int, typer.Option(help=_PICK_HELP["max_new_tokens"])] = _PICK.max_new_tokens,
+    data: Annotated[str, typer.Option(help=_PICK_HELP["data"])] = _PICK.data,
+    backend: Annotated[str, typer.Option(help=_PICK_HELP["backend"])] = _PICK.backend,
+    seed: Annotated[int, typer.Option(help=_PICK_HELP["seed"])] = _PICK.seed,
+    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help=_PICK_HELP["run_dir"])] = None,
     overwrite: Annotated[bool, typer.Option(help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Rank candidate training languages by the base model's uncertainty in each (problem
     perplexity, self-similarity of sampled solutions, optionally accuracy headroom)."""
     from rich.console import Console
 
-    from harness.report.picklang import PickLangRequest, print_ranking, run_pick_lang
+    from harness.report.picklang import print_ranking, run_pick_lang
 
     request = PickLangRequest(model=model, candidates=[c.strip() for c in candidates.split(",") if c.strip()],
                               base_eval=base_eval, num_problems=num_problems, num_generations=num_generations,

@@ -23,8 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from harness.core.config import SEED_MAX, check_fields, option
 from harness.core.errors import UserError
 from harness.core.rundir import RunDir
 
@@ -36,18 +35,49 @@ TIE = 1e-9
 
 @dataclass
 class PickLangRequest:
-    model: str = "tiny"
-    candidates: list[str] | None = None
-    base_eval: Path | None = None
-    num_problems: int = 8
-    num_generations: int = 4
-    max_new_tokens: int = 96
-    data: str = "toy"
-    backend: str = "hf"
-    seed: int = 0
-    run_dir: Path | None = None
-    mode: str = "new"
+    """The settings of ``harness pick-lang`` (its flags), with the values each accepts;
+    :func:`run_pick_lang` checks them all (``check_fields``) before anything loads."""
+
+    model: str = option("tiny", help="The base model: alias, path or hub id.",
+                        source="harness choice: the offline tiny model runs anywhere", nonempty=True)
+    candidates: list[str] = option(["en", "zh", "de"], help="Candidate training languages, a,b,c (two or more).",
+                                   source="harness choice: the study's training languages En, Zh and De",
+                                   nonempty=True)
+    base_eval: Path | None = option(None, help="The base model's eval run: adds accuracy headroom as a signal.",
+                                    source="harness choice: the probes' signals only")
+    num_problems: int = option(8, help="Problems per language (more on a GPU: 32-64).",
+                               source="harness choice: a CPU minute on the tiny model", ge=1)
+    num_generations: int = option(4, help="Solutions sampled per problem (self-similarity compares pairs: 2 or more).",
+                                  source="harness choice: 6 pairs per problem", ge=2)
+    max_new_tokens: int = option(96, help="Longest sampled solution, in tokens (on a GPU: the eval budget).",
+                                 source="harness choice: a toy solution's length", ge=1)
+    data: str = option("toy", help="Problems: 'toy', 'toy_study' or an MGSM mirror folder.",
+                       source="harness choice: offline", nonempty=True)
+    backend: str = option("hf", help="Sampler: hf (transformers), or vllm when installed.",
+                          source="harness choice: runs anywhere", choices=("hf", "vllm"))
+    seed: int = option(0, help="Seed of sampling and problem selection.", source="harness choice: reproducible",
+                       ge=0, le=SEED_MAX)
+    run_dir: Path | None = option(None, help="Run directory (default: a new one under runs/).",
+                                  source="harness choice: a new directory under runs/")
+    mode: str = option("new", help="An existing --run-dir: refuse (new) or start it again (overwrite).",
+                       source="harness choice: never overwrite silently", choices=("new", "overwrite"))
     """An existing --run-dir: refuse (new) or start it again (overwrite)."""
+
+    def check(self) -> None:
+        """Two or more known candidate languages, each once."""
+        from harness.core.literals import LITERALS
+
+        candidates = self.candidates or []
+        if len(candidates) < 2:
+            raise UserError("--candidates needs at least two languages to rank, e.g. en,zh,de")
+        for lang in candidates:
+            if lang not in LITERALS:
+                from harness.core.errors import unknown
+
+                raise unknown("language", lang, LITERALS)
+        twice = sorted({lang for lang in candidates if candidates.count(lang) > 1})
+        if twice:
+            raise UserError(f"--candidates names {', '.join(twice)} more than once")
 
 
 def headroom(base_eval: Path, candidates: list[str]) -> dict[str, float]:
@@ -63,6 +93,8 @@ def headroom(base_eval: Path, candidates: list[str]) -> dict[str, float]:
 
 def rank_candidates(signals: dict[str, dict[str, float | None]]) -> list[dict]:
     """Rows sorted best first: lang, score, rank and every signal with its normalised rank."""
+    import numpy as np
+
     from harness.report.stats import ranks
 
     langs = list(signals)
@@ -110,20 +142,11 @@ def recommendation(ranking: list[Mapping]) -> str:
 def run_pick_lang(request: PickLangRequest, probes: Mapping[str, Any], registry) -> tuple[RunDir, dict]:
     """Rank ``request.candidates`` with the registered ``probes`` (the catalog's); model aliases
     resolve through ``registry``."""
-    from harness.core.literals import LITERALS
     from harness.core.hookspecs import ProbeOptions
     from harness.plugins.probes.runner import run_standalone
 
-    candidates = request.candidates or []
-    if len(candidates) < 2:
-        raise UserError("--candidates needs at least two languages to rank, e.g. en,zh,de")
-    for lang in candidates:
-        if lang not in LITERALS:
-            from harness.core.errors import unknown
-
-            raise unknown("language", lang, LITERALS)
-    if request.num_generations < 2:
-        raise UserError("--num-generations must be at least 2: self-similarity compares sampled solutions with each other")
+    check_fields(request)  # every setting within its bounds, two or more known candidates
+    candidates = list(request.candidates or [])
     extra = headroom(request.base_eval, candidates) if request.base_eval else {}
     options = ProbeOptions(num_problems=request.num_problems, num_generations=request.num_generations, max_new_tokens=request.max_new_tokens,
                            backend=request.backend, seed=request.seed, data=request.data)
