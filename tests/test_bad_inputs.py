@@ -63,7 +63,7 @@ def broken_models(work):
     ([*EVAL, "--batch-size", "abc"], "--batch-size must be a positive integer or 'auto'"),
     ([*EVAL, "--max-gen-toks", "-5"], "--max-gen-toks must be at least 1"),
     ([*EVAL, "--num-repeats", "0"], "--num-repeats must be at least 1"),
-    ([*EVAL, "--top-p", "1.5"], "--top-p in (0, 1]"),
+    ([*EVAL, "--top-p", "1.5"], "--top-p must be in (0, 1]"),
     ([*EVAL, "--gen-kwargs", "temperature"], "--gen-kwargs takes key=value pairs"),
     ([*EVAL, "--tasks", "../../etc/passwd"], "--tasks takes task names"),
     ([*EVAL, "--tasks", "/tmp/evil"], "--tasks takes task names"),

@@ -6,8 +6,6 @@ User errors end in one sentence and exit code 2; ``--debug`` shows the traceback
 
 from __future__ import annotations
 
-import errno
-import os
 import sys
 import traceback
 import warnings
@@ -15,7 +13,7 @@ import warnings
 # Each adds its commands to the app; this order is the order of `harness --help`.
 from harness.cli import listing, train, evaluate, probe, report, corpus, experiment  # noqa: F401, I001
 from harness.cli.common import app, err_console
-from harness.core.errors import UserError
+from harness.core.errors import UserError, machine_says_no
 from harness.core.rundir import Terminated
 
 # What typer (its own copy of click) raises for a flag it cannot parse, with standalone_mode off.
@@ -25,8 +23,6 @@ except ImportError:  # a typer that uses click itself
     from click.exceptions import ClickException as _ClickException
 CLICK_ERRORS = (_ClickException,)
 
-# Errors of the machine, not of the harness: a full disk, a read-only or forbidden folder.
-MACHINE_SAYS_NO = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
 
 
 def _register_plugin_commands() -> None:
@@ -59,8 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in argv
     try:
         code = app(args=argv, prog_name="harness", standalone_mode=False)
-        if isinstance(code, int) and code:
-            sys.exit(code)
+        sys.exit(code if isinstance(code, int) else 0)  # as typer's standalone mode ends
     except CLICK_ERRORS as exc:  # a flag typer could not parse: one sentence, as ours
         if exc.format_message():  # (no message: a bare `harness` or group, whose help was printed)
             err_console.print(f"[red]error:[/] {exc.format_message()}{_usage_hint(exc)}", highlight=False,
@@ -92,19 +87,3 @@ def main(argv: list[str] | None = None) -> None:
 def _usage_hint(exc: Exception) -> str:
     command = getattr(getattr(exc, "ctx", None), "command_path", None)
     return f" (see `{command} --help`)" if command else ""
-
-
-def machine_says_no(exc: BaseException) -> str | None:
-    """One sentence for a full disk or a forbidden/read-only folder, wherever in the exception
-    chain it is (libraries wrap it: safetensors reports "No space left on device (os error 28)")."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, OSError) and exc.errno in MACHINE_SAYS_NO:
-            return f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
-        for number in MACHINE_SAYS_NO:
-            if f"(os error {number})" in str(exc):
-                return f"{os.strerror(number)} ({type(exc).__name__} while writing)"
-        exc = exc.__cause__ or exc.__context__
-    return None
-

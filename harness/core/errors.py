@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import errno
+import os
 from collections.abc import Iterable
 
 
@@ -27,3 +29,23 @@ def unknown(kind: str, name: str, choices: Iterable[str], where: str = "") -> Us
     """A UserError for an unknown name, suggesting the closest valid one."""
     prefix = f"{where}: " if where else ""
     return UserError(f"{prefix}unknown {kind} {name!r}{did_you_mean(name, choices)}")
+
+
+# Errors of the machine, not of the harness: a full disk, a read-only or forbidden folder.
+MACHINE_SAYS_NO = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def machine_says_no(exc: BaseException) -> str | None:
+    """One sentence for a full disk or a forbidden/read-only folder, wherever in the exception
+    chain it is (libraries wrap it: safetensors reports "No space left on device (os error 28)")."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in MACHINE_SAYS_NO:
+            return f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
+        for number in MACHINE_SAYS_NO:
+            if f"(os error {number})" in str(exc):
+                return f"{os.strerror(number)} ({type(exc).__name__} while writing)"
+        exc = exc.__cause__ or exc.__context__
+    return None
+

@@ -528,7 +528,7 @@ def load_model(request: EvalRequest, model_path: str):
     except UserError:
         raise
     except Exception as exc:  # noqa: BLE001 - transformers, vLLM and torch raise many kinds
-        from harness.cli import machine_says_no
+        from harness.core.errors import machine_says_no
 
         if machine_says_no(exc):
             raise  # a full disk or a forbidden folder: the CLI says so itself
