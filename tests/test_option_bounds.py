@@ -29,8 +29,9 @@ VALUES = ("0", "-1", "nan", "inf", "1e30", "abc", "")
 # The commands whose options the issue names: each must declare them.
 COMMANDS = ("train", "eval", "probe", "report", "compare", "pick-lang", "experiment plan", "experiment run",
             "experiment status", "corpus build", "corpus check")
-# CLI parameters that are not settings of a request: switches and the help flag.
-NOT_SETTINGS = {"help", "show_help", "debug", "overwrite", "resume"}
+# CLI parameters that are not settings of a request: switches, the help flag, and --config (a file of
+# settings, read through harness.core.files, whose values are checked as the flags' are).
+NOT_SETTINGS = {"help", "show_help", "debug", "overwrite", "resume", "config"}
 # A CLI parameter named otherwise than the field that declares it (command -> {parameter: field}).
 RENAMED = {"train": {"lang": "languages", "config": "recipe"}}
 
@@ -139,14 +140,16 @@ def test_a_bad_value_is_one_sentence_and_creates_nothing(command, example, flag,
 def bound_inputs(tmp_path_factory):
     """Inputs the commands' examples name (placeholders ``@EVAL_RUN`` and the like), made once,
     outside the working directory each case checks."""
+    import numpy as np
+
+    from tests.conftest import SHARED_DATA
     from tests.synthetic import simulate_family, write_eval_run
 
     root = tmp_path_factory.mktemp("bound-inputs")
-    runs = {}
-    for name in ("a", "b"):
-        scores = simulate_family(["en", "de"], n=8, seed=ord(name))
-        runs[name] = write_eval_run(root / name, "toy_xling", scores)
-    return {"@EVAL_RUN": str(runs["a"]), "@OTHER_EVAL_RUN": str(runs["b"]), "@ROOT": str(root)}
+    rng = np.random.default_rng(0)
+    runs = {name: write_eval_run(root / name, {"toy_xling": simulate_family(rng, {"en": .5, "de": .4}, 8)})
+            for name in ("a", "b")}
+    return {"@EVAL_RUN": str(runs["a"]), "@OTHER_EVAL_RUN": str(runs["b"]), "@CORPUS": str(SHARED_DATA / "mgsm")}
 
 
 # --- the declarations cover the commands and their options -------------------------------------------
