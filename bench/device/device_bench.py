@@ -647,7 +647,7 @@ class Runner:
     def run(self, name: str, kind: str, spec: dict, budget: float) -> dict:
         """Run one child under ``min(budget, time left)``; whatever happens is recorded."""
         left = self.remaining()
-        if left < min(budget, 20):
+        if left < max(budget / 2, 20):  # too little left to finish: record it, start nothing
             return self.record(name, {"status": "failed", "error": f"not run: the run's time budget of "
                                       f"{self.settings['budget_s']} s was spent ({left:.0f} s left)"})
         budget = min(budget, left)
