@@ -56,18 +56,43 @@ def device_arguments(*, gradient_checkpointing: bool) -> dict[str, Any]:
 
 
 def accumulation_steps(batch_size: int, micro_batch_size: int, processes: int | None = None,
-                       *, what: str = "batch_size") -> int:
+                       *, what: str = "batch_size", micro: str = "micro_batch_size") -> int:
     """Gradient accumulation steps so that micro-batches on all processes add up to ``batch_size``."""
     processes = processes or world_size()
     per_step = micro_batch_size * processes
     if micro_batch_size < 1 or batch_size < 1:
-        raise UserError(f"{what} and micro_batch_size must be positive")
+        raise UserError(f"{what} and {micro} must be positive")
     if batch_size % per_step:
         raise UserError(
-            f"{what} ({batch_size}) must be a multiple of micro_batch_size × processes "
+            f"{what} ({batch_size}) must be a multiple of {micro} × processes "
             f"({micro_batch_size} × {processes} = {per_step})"
         )
     return batch_size // per_step
+
+
+MODEL_ALIAS = "model alias "
+"""How harness.core.config labels a setting that a model alias's train_defaults set."""
+
+
+def fit_micro_batch(options: Any, batch_size: int, micro: str = "micro_batch_size", *, what: str = "batch_size",
+                    processes: int | None = None) -> None:
+    """The friendly default: a micro-batch that a model alias's ``train_defaults`` set (not the
+    user) and that is more than ``batch_size`` over all processes becomes the batch's share per
+    process, with one line saying so (and recorded as the setting's source). A micro-batch the
+    user set is left for :func:`accumulation_steps` to refuse."""
+    from harness.core import config as settings
+
+    processes = processes or world_size()
+    value = getattr(options, micro)
+    source = settings.config_sources(options).get(micro, "")
+    if not source.startswith(MODEL_ALIAS) or value * processes <= batch_size or batch_size % processes:
+        return
+    fitted = batch_size // processes
+    setattr(options, micro, fitted)
+    recorded = getattr(options, settings._SOURCES_ATTR, None)  # no public setter of one source (yet)
+    if recorded is not None:
+        recorded[micro] = f"{source}, lowered to {what} {batch_size}"
+    log.warning("%s %d (%s) is more than %s %d: using %s %d", micro, value, source, what, batch_size, micro, fitted)
 
 
 def last_checkpoint(output_dir: Path) -> str | None:

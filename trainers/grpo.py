@@ -40,7 +40,10 @@ from harness.trainers.options import TrainOptions, training_arguments
 
 log = logging.getLogger("harness.train")
 
+# TRL 1.16 also knows luspo and vespo; the harness offers the losses it documents (docs/training.md).
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo")
+SCALE_REWARDS = ("group", "batch", "none")
+VLLM_MODES = ("colocate", "server")
 # What each built-in reward already measures (the rest are logged as monitors beside it).
 REWARD_PARTS = {"accuracy": {"accuracy"}, "consistency": {"consistency"},
                 "accuracy_consistency": {"accuracy", "consistency"}}
@@ -51,38 +54,76 @@ MONITORS = ("accuracy", "consistency")
 class GRPOOptions(TrainOptions):
     """Hyperparameters of GRPO (flags of `harness train --plugin grpo`); TrainOptions' defaults are GRPO's."""
 
-    prompts_per_rollout: int = option(512, help="Distinct prompts per rollout, over all processes.", source="paper")
-    num_generations: int = option(8, help="Completions sampled per prompt (the group size G).",
-                                  source="harness choice: paper and verl leave it to the user; 8 is TRL's default")
-    updates_per_rollout: int = option(2, help="Optimizer updates per rollout (verl: rollout / ppo_mini_batch_size).",
-                                      source="verl default")
+    prompts_per_rollout: int = option(512, help="Distinct prompts per rollout, over all processes.", source="paper",
+                                      ge=1)
+    num_generations: int = option(8, help="Completions sampled per prompt (the group size G, at least 2).",
+                                  source="harness choice: paper and verl leave it to the user; 8 is TRL's default",
+                                  ge=2)  # GRPO's advantage compares completions within a group
+    updates_per_rollout: int = option(2, help="Optimizer updates per rollout (verl: rollout / ppo_mini_batch_size); "
+                                              "it divides prompts_per_rollout × num_generations.",
+                                      source="verl default", ge=1)
     micro_batch_size: int = option(8, help="Completions per forward pass and process (the rest: gradient accumulation).",
-                                   source="harness choice: memory only, the maths does not change")
-    temperature: float = option(1.0, help="Sampling temperature of rollouts.", source="paper")
-    top_p: float = option(1.0, help="Nucleus sampling of rollouts.", source="verl default")
+                                   source="harness choice: memory only, the maths does not change", ge=1)
+    # Above 0: TRL samples rollouts (do_sample); a greedy group is one completion G times, no advantage.
+    temperature: float = option(1.0, help="Sampling temperature of rollouts (above 0).", source="paper", gt=0)
+    top_p: float = option(1.0, help="Nucleus sampling of rollouts, in (0, 1].", source="verl default", gt=0, le=1)
     beta: float = option(0.001, help="KL coefficient (k3 estimator, as a loss term); > 0 loads a reference model.",
-                         source="paper")
+                         source="paper", ge=0)
     loss_type: str = option("dapo", help=f"TRL loss aggregation: {', '.join(LOSS_TYPES)}; dapo is verl's token-mean, "
                                          "grpo the named algorithm's (see docs/training.md).",
-                            source="verl default")
+                            source="verl default", choices=LOSS_TYPES)
     scale_rewards: str = option("group", help="Advantage scaling: group (std within the group), batch or none.",
-                                source="verl default")
-    epsilon: float = option(0.2, help="PPO clipping range.", source="verl default")
+                                source="verl default", choices=SCALE_REWARDS)
+    # Below 1: the ratio's lower clip 1 - epsilon must stay positive.
+    epsilon: float = option(0.2, help="PPO clipping range, in (0, 1).", source="verl default", gt=0, lt=1)
     max_prompt_length: int = option(512, help="Prompts longer than this many tokens are left out.",
-                                    source="verl default")
-    max_completion_length: int = option(1024, help="Longest completion sampled, in tokens.",
-                                        source="harness choice: verl's 512 cuts a 3B base model's chains of thought")
-    reward: str = option("accuracy", help="Reward function by name (see `harness ls rewards`).", source="paper")
+                                    source="verl default", ge=1)
+    max_completion_length: int = option(1024, help="Longest completion sampled, in tokens (with max_prompt_length, "
+                                                   "at most the model's positions).",
+                                        source="harness choice: verl's 512 cuts a 3B base model's chains of thought",
+                                        ge=1)
+    reward: str = option("accuracy", help="Reward function by name (see `harness ls rewards`).", source="paper",
+                         nonempty=True)
     use_vllm: bool = option(False, help="Sample rollouts with vLLM instead of transformers generate.",
                             source="harness choice: runs anywhere; experiments turn it on for GPUs")
     vllm_mode: str = option("colocate", help="vLLM mode: colocate (inside training) or server (a `vllm serve`).",
-                            source="TRL default")
+                            source="TRL default", choices=VLLM_MODES)
     vllm_server_url: str = option("", help="Server mode: base URL of the vLLM server (default http://localhost:8000).",
                                   source="TRL default")
-    vllm_gpu_memory_utilization: float = option(0.3, help="Colocate mode: share of GPU memory vLLM may take.",
-                                                source="TRL default")
+    vllm_gpu_memory_utilization: float = option(0.3, help="Colocate mode: share of GPU memory vLLM may take, in (0, 1].",
+                                                source="TRL default", gt=0, le=1)
     log_completions: bool = option(False, help="Print a sample of prompts and completions at each log.",
                                    source="TRL default")
+
+    def check(self) -> None:
+        """The shared rules, then a rollout's batch arithmetic (:func:`rollout_batching`, as
+        training calls it; a model alias's micro-batch larger than an update is lowered to it)."""
+        super().check()
+        completions = self.prompts_per_rollout * self.num_generations
+        if self.updates_per_rollout >= 1 and completions % self.updates_per_rollout == 0:
+            common.fit_micro_batch(self, completions // self.updates_per_rollout, what=PER_UPDATE)
+        rollout_batching(self.prompts_per_rollout, self.num_generations, self.micro_batch_size,
+                         self.updates_per_rollout)
+        url = self.vllm_server_url.strip()
+        if url and not (self.use_vllm and self.vllm_mode == "server"):
+            raise UserError("--vllm-server-url is for --use-vllm --vllm-mode server")
+        if url and not url.startswith(("http://", "https://")):
+            raise UserError(f"--vllm-server-url must be an http:// or https:// URL, got {url!r}")
+
+    def sequence_lengths(self) -> dict[str, int]:
+        """The longest sequences training feeds the model, by the options that set them (the
+        command checks them against the model's positions)."""
+        return {"--max-prompt-length + --max-completion-length": self.max_prompt_length + self.max_completion_length}
+
+
+PER_UPDATE = "prompts_per_rollout × num_generations / updates_per_rollout"
+
+
+def check_prompts(options: GRPOOptions, prompts: int) -> None:
+    """Refuse fewer training prompts than one rollout: TRL would silently train zero steps."""
+    if prompts < options.prompts_per_rollout:
+        raise UserError(f"GRPO needs at least prompts_per_rollout ({options.prompts_per_rollout}) training prompts, "
+                        f"got {prompts}; lower --prompts-per-rollout or train on more problems")
 
 
 def rollout_batching(prompts_per_rollout: int, num_generations: int, micro_batch_size: int,
@@ -100,7 +141,7 @@ def rollout_batching(prompts_per_rollout: int, num_generations: int, micro_batch
         raise UserError(f"prompts_per_rollout × num_generations ({completions}) must be a multiple of "
                         f"updates_per_rollout ({updates_per_rollout})")
     accumulation = common.accumulation_steps(completions // updates_per_rollout, micro_batch_size, processes,
-                                             what="prompts_per_rollout × num_generations / updates_per_rollout")
+                                             what=PER_UPDATE)
     return {
         "per_device_train_batch_size": micro_batch_size,
         "gradient_accumulation_steps": accumulation,
@@ -141,8 +182,8 @@ def _vllm_arguments(options: GRPOOptions, cpu: bool) -> dict[str, Any]:
         import vllm  # noqa: F401
     except ImportError:
         raise UserError("--use-vllm needs the vllm package (pip install 'xling-harness[vllm]')") from None
-    if options.vllm_mode not in {"colocate", "server"}:
-        raise unknown("vllm_mode", options.vllm_mode, ["colocate", "server"])
+    if options.vllm_mode not in VLLM_MODES:
+        raise unknown("vllm_mode", options.vllm_mode, VLLM_MODES)
     settings: dict[str, Any] = {"use_vllm": True, "vllm_mode": options.vllm_mode}
     if options.vllm_mode == "server":
         settings["vllm_server_base_url"] = options.vllm_server_url or None
@@ -239,10 +280,7 @@ def train_grpo(
     dataset, too_long = grpo_dataset(records, tokenizer, consistency=options.consistency_prompt,
                                      max_prompt_length=options.max_prompt_length)
     log_fn({"event": "data", "prompts": len(dataset), "too_long": too_long})
-    if len(dataset) < options.prompts_per_rollout:
-        # TRL would silently train zero steps (an epoch shorter than one rollout).
-        raise UserError(f"GRPO needs at least prompts_per_rollout ({options.prompts_per_rollout}) training prompts, "
-                        f"got {len(dataset)}; lower --prompts-per-rollout or train on more problems")
+    check_prompts(options, len(dataset))  # the paradigms check the records before the run; some prompts are too long
     if options.use_vllm and on_cpu():
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     trainer = GRPOTrainer(

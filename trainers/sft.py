@@ -45,14 +45,29 @@ class SFTOptions(TrainOptions):
     logging_steps: int = override("logging_steps", 1, "harness choice: log each step")
     save_steps: int = override("save_steps", 200, "harness choice: about one checkpoint per GSM8K epoch (234 steps)")
 
-    batch_size: int = option(32, help="Examples per optimizer step, over all processes.", source=SFT_BATCH_SOURCE)
-    micro_batch_size: int = option(8, help="Examples per forward pass and process; the rest is gradient accumulation.",
-                                   source="harness choice: memory only (DESIGN.md: 8 x 2048 tokens fit an H100)")
-    max_length: int = option(2048, help="Truncate prompt + solution to this many tokens (LlamaFactory's cutoff_len).",
-                             source="LlamaFactory default")
+    batch_size: int = option(32, help="Examples per optimizer step, over all processes.", source=SFT_BATCH_SOURCE,
+                             ge=1)
+    micro_batch_size: int = option(8, help="Examples per forward pass and process; the rest is gradient accumulation "
+                                           "(batch_size a multiple of it × processes).",
+                                   source="harness choice: memory only (DESIGN.md: 8 x 2048 tokens fit an H100)", ge=1)
+    max_length: int = option(2048, help="Truncate prompt + solution to this many tokens (LlamaFactory's cutoff_len; "
+                                        "at most the model's positions).",
+                             source="LlamaFactory default", ge=1)
     packing: bool = option(False, help="Pack examples into max_length rows, padding-free (TRL BFD packing; "
                                        "needs flash-attention on GPUs); batch_size then counts packed rows.",
                            source="LlamaFactory default")
+
+    def check(self) -> None:
+        """The shared rules, then the batch against its micro-batch (a model alias's micro-batch
+        larger than the batch is lowered to it: :func:`common.fit_micro_batch`)."""
+        super().check()
+        common.fit_micro_batch(self, self.batch_size)
+        common.accumulation_steps(self.batch_size, self.micro_batch_size)
+
+    def sequence_lengths(self) -> dict[str, int]:
+        """The longest sequences training feeds the model, by the options that set them (the
+        command checks them against the model's positions)."""
+        return {"--max-length": self.max_length}
 
 
 def sft_dataset(records: Sequence[dict], *, consistency: bool = False):
