@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from collections.abc import Sequence
+
 from harness.core.config import option
 from harness.core.hookspecs import TrainContext, TrainResult, hookimpl
 from harness.plugins._stages import run_stage
-from harness.trainers.grpo import GRPOOptions
-from harness.trainers.options import SFT_BATCH_SOURCE, SFT_LR_SOURCE, TrainOptions
+from harness.trainers import common
+from harness.trainers.grpo import GRPOOptions, check_prompts
+from harness.trainers.options import LR_BOUNDS, SFT_BATCH_SOURCE, SFT_LR_SOURCE, TrainOptions, check_steps
 from harness.trainers.sft import SFTOptions
 
 SFT_PREFIX = "sft_"
@@ -26,15 +29,26 @@ SFT_NAMES = {"sft_steps": "max_steps", "sft_epochs": "num_train_epochs"}
 class ColdStartOptions(GRPOOptions):
     sft_steps: int = option(-1, help="SFT optimizer steps before GRPO (-1: full SFT; cold_start_100: 100 steps, "
                                      "a variant reported second-hand, unverified).",
-                            source="paper")
-    sft_learning_rate: float = option(2e-5, help="SFT learning rate.", source=SFT_LR_SOURCE)
-    sft_epochs: float = option(3.0, help="SFT epochs (when sft_steps is -1).", source="paper")
+                            source="paper", ge=-1)  # and not 0 (check(), as --max-steps)
+    sft_learning_rate: float = option(2e-5, help="SFT learning rate.", source=SFT_LR_SOURCE, **LR_BOUNDS)
+    sft_epochs: float = option(3.0, help="SFT epochs (when sft_steps is -1).", source="paper", gt=0)
     sft_batch_size: int = option(32, help="SFT examples per optimizer step, over all processes.",
-                                 source=SFT_BATCH_SOURCE)
+                                 source=SFT_BATCH_SOURCE, ge=1)
     sft_micro_batch_size: int = option(8, help="SFT examples per forward pass and process.",
-                                       source="harness choice: memory only")
+                                       source="harness choice: memory only", ge=1)
     sft_max_length: int = option(2048, help="SFT: truncate prompt + solution to this many tokens.",
-                                 source="LlamaFactory default")
+                                 source="LlamaFactory default", ge=1)
+
+    def check(self) -> None:
+        """GRPO's rules, then the SFT stage's (its steps, its batch against its micro-batch)."""
+        super().check()
+        check_steps("--sft-steps", self.sft_steps)
+        common.fit_micro_batch(self, self.sft_batch_size, "sft_micro_batch_size", what="sft_batch_size")
+        common.accumulation_steps(self.sft_batch_size, self.sft_micro_batch_size, what="sft_batch_size",
+                                  micro="sft_micro_batch_size")
+
+    def sequence_lengths(self) -> dict[str, int]:
+        return {**super().sequence_lengths(), "--sft-max-length": self.sft_max_length}
 
 
 def sft_options(config: ColdStartOptions) -> SFTOptions:
@@ -52,6 +66,10 @@ class ColdStart:
     name = "cold_start"
     description = "SFT (full or N steps), then GRPO from the SFT checkpoint"
     config_class = ColdStartOptions
+
+    def check(self, config: ColdStartOptions, *, languages: Sequence[str], train: Sequence[dict], **_) -> None:
+        """What `harness train` checks before the run directory exists: enough prompts for GRPO."""
+        check_prompts(config, len(train))
 
     def train(self, context: TrainContext, config: ColdStartOptions) -> TrainResult:
         sft = run_stage(context, "sft", "sft", sft_options(config))

@@ -10,6 +10,7 @@ the training language.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.core.config import option
@@ -17,10 +18,11 @@ from harness.core.errors import UserError
 from harness.core.hookspecs import Reward, TrainContext, TrainResult, hookimpl
 from harness.plugins._stages import run_paradigm
 from harness.plugins.rewards import combined_reward
-from harness.trainers.grpo import GRPOOptions, reward_function
+from harness.trainers.grpo import GRPOOptions, check_prompts, reward_function
 from harness.trainers.options import override
 
 COMBINED = "accuracy_consistency"
+ACCURACY_WEIGHT = 0.5
 
 
 @dataclass
@@ -28,8 +30,16 @@ class GRPOConsistencyOptions(GRPOOptions):
     consistency_prompt: bool = override("consistency_prompt", True, "paper")  # both ablations use the prompt
     consistency_reward: bool = option(False, help="Reward accuracy and language consistency (else accuracy only).",
                                       source="paper")
-    accuracy_weight: float = option(0.5, help="With consistency_reward: weight w of accuracy; consistency gets 1 - w.",
-                                    source="paper")
+    accuracy_weight: float = option(ACCURACY_WEIGHT, help="With consistency_reward: weight w of accuracy, in [0, 1]; "
+                                              "consistency gets 1 - w.",
+                                    source="paper", ge=0, le=1)
+
+    def check(self) -> None:
+        """GRPO's rules; a weight that would be ignored is refused."""
+        super().check()
+        if not self.consistency_reward and self.accuracy_weight != ACCURACY_WEIGHT:
+            raise UserError("--accuracy-weight weighs the consistency reward: give --consistency-reward true too "
+                            "(or the grpo_consistency_reward recipe)")
 
 
 class GRPOConsistency:
@@ -37,11 +47,13 @@ class GRPOConsistency:
     description = "GRPO with the consistency prompt, optionally + 0.5/0.5 accuracy/consistency reward"
     config_class = GRPOConsistencyOptions
 
+    def check(self, config: GRPOConsistencyOptions, *, languages: Sequence[str], train: Sequence[dict], **_) -> None:
+        """What `harness train` checks before the run directory exists: enough prompts for a rollout."""
+        check_prompts(config, len(train))
+
     def train(self, context: TrainContext, config: GRPOConsistencyOptions) -> TrainResult:
         if not config.consistency_reward:
             return run_paradigm(context, "grpo", config)
-        if not 0.0 <= config.accuracy_weight <= 1.0:
-            raise UserError(f"accuracy_weight must lie in [0, 1], got {config.accuracy_weight}")
         # The parts are the rewards the command loaded (context.rewards), as GRPO's own reward is.
         weights = {"accuracy": config.accuracy_weight, "consistency": 1.0 - config.accuracy_weight}
         parts = {part: reward_function(part, context.rewards) for part in weights}

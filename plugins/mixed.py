@@ -10,6 +10,7 @@ run's config and its metrics log (event ``mixture``) record which.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.core.config import option
@@ -18,7 +19,7 @@ from harness.core.hookspecs import TrainContext, TrainResult, hookimpl
 from harness.data.corpora import mix, parse_counts
 from harness.plugins._stages import run_paradigm
 from harness.trainers.common import main_process_only
-from harness.trainers.grpo import GRPOOptions
+from harness.trainers.grpo import GRPOOptions, check_prompts
 
 MIXTURES = ("single", "full")
 
@@ -27,7 +28,8 @@ MIXTURES = ("single", "full")
 class MixedOptions(GRPOOptions):
     mixture: str = option("single", help="single: each problem once, in a language drawn evenly (a single-language "
                                           "run's budget); full: every parallel copy (n languages x the data).",
-                          source="harness choice: the same budget as one language, so mixing is not more data")
+                          source="harness choice: the same budget as one language, so mixing is not more data",
+                          choices=MIXTURES)
     language_counts: str = option("", help="Problems per language, e.g. en=2000,zh=2000,de=2000 (default: all loaded).",
                                   source="harness choice: all the data the mixture gives")
 
@@ -37,13 +39,23 @@ class Mixed:
     description = "GRPO on a language mixture (e.g. --lang en,zh,de), metrics per language"
     config_class = MixedOptions
 
+    def check(self, config: MixedOptions, *, languages: Sequence[str], train: Sequence[dict], seed: int, **_) -> None:
+        """What `harness train` checks before the run directory exists: several languages, a
+        mixture the data has (--language-counts), enough of its prompts for a rollout."""
+        check_languages(languages)
+        check_prompts(config, len(mixture_records(train, config, languages, seed)[0]))
+
     def train(self, context: TrainContext, config: MixedOptions) -> TrainResult:
-        if len(context.languages) < 2:
-            raise UserError("mixed trains on several languages: give them with --lang, e.g. --lang en,zh,de")
+        check_languages(context.languages)
         train, kind = mixture_records(context.datasets["train"], config, context.languages, context.seed)
         main_process_only(context.log)({"event": "mixture", "mixture": kind,
                                         **{f"problems/{k}": v for k, v in _count(train).items()}})
         return run_paradigm(context, "grpo", config, datasets={**context.datasets, "train": train})
+
+
+def check_languages(languages: Sequence[str]) -> None:
+    if len(languages) < 2:
+        raise UserError("mixed trains on several languages: give them with --lang, e.g. --lang en,zh,de")
 
 
 def mixture_records(records, config: MixedOptions, languages, seed: int) -> tuple[list[dict], str]:

@@ -36,19 +36,36 @@ class RFTOptions(SFTOptions):
                                           "starting model (the study: the RL model). Required.",
                                 source="paper")
     num_generations: int = option(8, help="Responses sampled per training problem.",
-                                  source="harness choice: the paper says several; 8 = the GRPO group size")
-    sample_temperature: float = option(1.0, help="Sampling temperature (RFT's is in no text read; the RL "
-                                                 "rollouts' is 1.0).",
-                                       source="harness choice: the paper's RL rollout temperature; RFT's is not stated")
-    sample_top_p: float = option(1.0, help="Nucleus sampling.", source="verl default")
+                                  source="harness choice: the paper says several; 8 = the GRPO group size", ge=1)
+    sample_temperature: float = option(1.0, help="Sampling temperature (0: greedy, one response per problem; RFT's "
+                                                 "is in no text read; the RL rollouts' is 1.0).",
+                                       source="harness choice: the paper's RL rollout temperature; RFT's is not stated",
+                                       ge=0)
+    sample_top_p: float = option(1.0, help="Nucleus sampling, in (0, 1].", source="verl default", gt=0, le=1)
     max_new_tokens: int = option(1024, help="Longest sampled response, in tokens.",
-                                 source="harness choice: GRPO's max_completion_length")
+                                 source="harness choice: GRPO's max_completion_length", ge=1)
     max_per_problem: int = option(0, help="Keep at most this many distinct correct responses per problem (0: all).",
-                                  source="harness choice: keep every distinct correct response")
+                                  source="harness choice: keep every distinct correct response", ge=0)
     sampling_backend: str = option("", help=f"Sampling backend: {', '.join(BACKENDS)} (empty: vLLM on a GPU, else hf).",
-                                   source="harness choice: vLLM where it runs")
+                                   source="harness choice: vLLM where it runs", choices=("", *BACKENDS))
     sample_batch_size: int = option(32, help="Problems per generate call (transformers backend).",
-                                    source="harness choice: memory only")
+                                    source="harness choice: memory only", ge=1)
+
+    def check(self) -> None:
+        """SFT's rules, then sampling's."""
+        super().check()
+        if self.sample_temperature == 0 and self.num_generations > 1:
+            raise UserError(f"--sample-temperature 0 samples greedily, the same response {self.num_generations} "
+                            f"times: give --num-generations 1 or a temperature above 0")
+
+    def sequence_lengths(self) -> dict[str, int]:
+        return {**super().sequence_lengths(), "--max-new-tokens": self.max_new_tokens}
+
+
+def require_sampler(config: RFTOptions) -> None:
+    if not config.sampler_model.strip():
+        raise UserError("rft needs --sampler-model: the model to sample from (the study: the RL model), "
+                        "or --sampler-model self to sample from the starting model")
 
 def _normalized(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
@@ -88,10 +105,16 @@ class RFT:
     description = "Rejection-sampling fine-tuning: SFT on a model's own correct samples"
     config_class = RFTOptions
 
+    def check(self, config: RFTOptions, *, languages: Sequence[str], train: Sequence[dict], resolve_model,
+              **_) -> None:
+        """What `harness train` checks before the run directory exists: a sampler model is named
+        and exists (resolving it again at sampling time is cheap)."""
+        require_sampler(config)
+        if config.sampler_model.strip() != SELF:
+            resolve_model(config.sampler_model)
+
     def train(self, context: TrainContext, config: RFTOptions) -> TrainResult:
-        if not config.sampler_model.strip():
-            raise UserError("rft needs --sampler-model: the model to sample from (the study: the RL model), "
-                            "or --sampler-model self to sample from the starting model")
+        require_sampler(config)
         path = context.output_dir / SAMPLES_FILE
         if context.resume and path.is_file():
             kept = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
