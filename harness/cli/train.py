@@ -8,10 +8,12 @@ from typing import Annotated, Optional
 import typer
 
 from harness.cli.common import (
-    OVERWRITE_HELP, RESUME_HELP, app, console, loaded_catalog, loaded_registry, make_table, reuse_mode, typed_flags,
+    OVERWRITE_HELP, RESUME_HELP, app, console, declares, loaded_catalog, loaded_registry, make_table, reuse_mode,
+    typed_flags,
 )
 from harness.core.errors import unknown
 from harness.data.corpora import BUILTIN_CORPORA
+from harness.train.run import TrainRequest
 
 DATA_HELP = ("Training data: " + ", ".join(n for n, c in BUILTIN_CORPORA.items() if c.generate) + " (built in), "
              + ", ".join(n for n, c in BUILTIN_CORPORA.items() if not c.generate)
@@ -30,6 +32,12 @@ def _print_plugin_help(paradigm, defaults: dict, recipe: str) -> None:
     console.print(table)
 
 
+# The request's fields and, from the plugin catalog, each paradigm's config class declare the options;
+# the example is one cheap valid run (a refused option never reaches training).
+declares("train", TrainRequest,
+         example=["--plugin", "sft", "--model", "tiny", "--lang", "de", "--max-steps", "1", "--num-problems", "4"])
+
+
 @app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
 )
@@ -39,7 +47,7 @@ def train(
     lang: Annotated[list[str], typer.Option("--lang", "-l", help="Training language(s): de, or en,zh,de.")] = ["en"],
     model: Annotated[str, typer.Option(help="Model alias, run directory, path or hub id.")] = "tiny",
     data: Annotated[str, typer.Option(help=DATA_HELP)] = "toy",
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Local data mirror for named corpora (default: $HARNESS_DATA_DIR, else the HF hub).")] = None,
+    data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="Local data mirror for named corpora (default: $HARNESS_DATA_DIR, else the HF hub).")] = None,
     num_problems: Annotated[Optional[int], typer.Option(help="Problems per language (default: all; toy: 200).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML recipe, or a run's config.yaml to replay it.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -58,12 +66,12 @@ def train(
                 raise unknown("plugin", plugin, set(catalog.paradigms) | set(registry.paradigms))
             _print_plugin_help(catalog.paradigms[name], defaults, plugin)
         raise typer.Exit(0)
-    from harness.train.run import TrainRequest, run_training
+    from harness.train.run import run_training
 
     mode = reuse_mode(resume, overwrite)
     given = {"lang": "languages"}
     run_training(TrainRequest(
-        plugin=plugin, languages=lang, model=model, data=data, data_dir=str(data_dir) if data_dir else None,
+        plugin=plugin, languages=lang, model=model, data=data, data_dir=data_dir,
         num_problems=num_problems, recipe=config, seed=seed, run_dir=run_dir, mode=mode,
         plugin_args=list(ctx.args),
         given={given.get(n, n) for n in typed_flags(ctx, "plugin", "lang", "model", "data", "data_dir", "num_problems", "seed")},

@@ -9,21 +9,22 @@ runs/X/config.yaml`` replays run X into a new run directory.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from rich.console import Console
 
-from harness.core.config import as_dict, build_config, fields
+from harness.core.config import (SEED_MAX, as_dict, build_config, check_fields, check_value, coerce, fields,
+                                 flag_name, option, parser_for)
 from harness.core.errors import UserError, did_you_mean, unknown
 from harness.core.hookspecs import TrainContext, TrainResult
 from harness.core.plugins import Catalog
 from harness.core.registry import Registry
 from harness.core.rundir import CONFIG, METRICS, RESULT, RunDir, check_reuse, hash_records, run_lifecycle
 from harness.data.corpora import find_corpus, language_counts
-from harness.inference.models import resolve_model
+from harness.inference.models import context_length, resolve_model
 
 log = logging.getLogger("harness.train")
 
@@ -31,22 +32,33 @@ log = logging.getLogger("harness.train")
 RESUMABLE_CHANGES = {"progress", "logging_steps", "report_to", "log_completions", "progress_every"}
 
 
+MODES = ("new", "resume", "overwrite")
+# The command-line flags of the request's fields, where they are not the field's name.
+FLAGS = {"languages": "--lang", "recipe": "--config", "mode": "--resume/--overwrite"}
+
+
+def request_flag(name: str) -> str:
+    return FLAGS.get(name, flag_name(name))
+
+
 @dataclass
 class TrainRequest:
-    plugin: str | None = None
-    languages: list[str] = field(default_factory=lambda: ["en"])
-    model: str = "tiny"
-    data: str = "toy"
-    data_dir: str | None = None
-    num_problems: int | None = None
-    recipe: Path | None = None
-    seed: int = 0
-    run_dir: Path | None = None
-    mode: str = "new"
-    """How to treat an existing --run-dir: new (refuse), resume or overwrite."""
-    plugin_args: list[str] = field(default_factory=list)
-    given: set[str] = field(default_factory=set)
-    """The request fields the user set on the command line (they beat a replayed run config)."""
+    """What `harness train` was asked (the paradigm's own options are in ``plugin_args``)."""
+
+    plugin: str | None = option(None, help="Paradigm plugin or registry recipe.", nonempty=True)
+    languages: list[str] = option(["en"], help="Training language(s): de, or en,zh,de.", nonempty=True)
+    model: str = option("tiny", help="Model alias, run directory, path or hub id.", nonempty=True)
+    data: str = option("toy", help="Training data: a corpus name, or a JSONL file or folder.", nonempty=True)
+    data_dir: str | None = option(None, help="Local data mirror for named corpora.", nonempty=True)
+    num_problems: int | None = option(None, help="Problems per language (default: all).", ge=1)
+    recipe: Path | None = option(None, help="YAML recipe, or a run's config.yaml to replay it.")
+    seed: int = option(0, help="Random seed.", ge=0, le=SEED_MAX)
+    run_dir: Path | None = option(None, help="Run directory (default: a new one under runs/).")
+    mode: str = option("new", help="How to treat an existing --run-dir: new (refuse), resume or overwrite.",
+                       choices=MODES)
+    plugin_args: list[str] = option([], help="The paradigm's own options, as flags.")
+    given: set[str] = option(set(), help="The request fields the user set on the command line (they beat a "
+                                         "replayed run config).")
 
     @property
     def resume(self) -> bool:
@@ -72,6 +84,8 @@ def parse_languages(values: list[str], registry: Registry) -> list[str]:
 REQUEST_KEYS = {"plugin": "plugin", "lang": "languages", "model": "model", "data": "data",
                 "data_dir": "data_dir", "num_problems": "num_problems", "seed": "seed"}
 INFORMATIONAL_KEYS = {"command", "resolved_model", "paradigm_plugin", "harness_version", "paradigm_config_sources"}
+REQUEST_TYPES = {"plugin": str | None, "languages": list[str], "model": str, "data": str, "data_dir": str | None,
+                 "num_problems": int | None, "seed": int}
 
 
 def read_recipe(path: Path | None) -> dict:
@@ -96,7 +110,11 @@ def apply_recipe(req: TrainRequest, recipe: dict, path: Path | None) -> dict:
                             f"{did_you_mean(key, [*REQUEST_KEYS, 'paradigm_config'])}")
         target = REQUEST_KEYS[key]
         if target not in req.given and value is not None:
-            setattr(req, target, [value] if target == "languages" and isinstance(value, str) else value)
+            where = f"{path}: {key}"
+            value = coerce([value] if target == "languages" and isinstance(value, str) else value,
+                           REQUEST_TYPES[target], where)
+            check_value(TrainRequest.__dataclass_fields__[target], value, where)
+            setattr(req, target, value)
     settings = recipe["paradigm_config"] or {}
     if not isinstance(settings, dict):
         raise UserError(f"{path}: paradigm_config must be a mapping of settings")
@@ -129,6 +147,16 @@ def model_defaults(registry: Registry, spec: str, config_class: type) -> dict:
     entry = registry.models.get(base_alias(spec, registry)) or {}
     names = {f.name for f in fields(config_class)}
     return {k: v for k, v in (entry.get("train_defaults") or {}).items() if k in names}
+
+
+def settings_given(config_class: type, settings: dict, args: list[str]) -> set[str]:
+    """The settings that a recipe file or a flag gives (whatever their values)."""
+    given = {str(k).replace("-", "_") for k in settings}
+    try:
+        flags = parser_for(config_class).parse_args(list(args))
+    except UserError:
+        return given  # build_config reports the bad flag
+    return given | {name for name, value in vars(flags).items() if value is not None}
 
 
 def run_config(req: TrainRequest, plugin: str, model: str, config: Any) -> dict:
@@ -167,6 +195,11 @@ def check_resume_settings(run_dir: Path, new: dict) -> None:
 
 
 def run_training(req: TrainRequest, *, catalog: Catalog, registry: Registry, console: Console) -> TrainResult:
+    """Every check comes before the run directory exists: the request's values, the paradigm's
+    settings (their bounds and cross-field rules, in build_config), the reward, the data, the
+    paradigm's own checks of them (its ``check`` method, where it has one), the model and the
+    lengths it takes; a refused command leaves nothing behind."""
+    check_fields(req, name=request_flag)
     settings = apply_recipe(req, read_recipe(req.recipe), req.recipe)
     if not req.plugin:
         raise UserError("harness train needs --plugin NAME (see `harness ls paradigms`)")
@@ -176,27 +209,33 @@ def run_training(req: TrainRequest, *, catalog: Catalog, registry: Registry, con
     paradigm = catalog.paradigms[plugin]
     languages = parse_languages(req.languages, registry)
     req.languages = languages
-    # The model's sizes beat the recipe's paper-scale defaults; a recipe file and flags beat both.
+    # The model's sizes beat the recipe's paper-scale defaults; a recipe file and flags beat both (so
+    # the sizes they set are left out, and a micro-batch the user gave is never the alias's to fit).
+    # build_config checks each value's bounds and the class's cross-field rules (its check()).
+    given = settings_given(paradigm.config_class, settings, req.plugin_args)
+    sizes = {k: v for k, v in model_defaults(registry, req.model, paradigm.config_class).items() if k not in given}
     config = build_config(
-        paradigm.config_class, defaults, model_defaults(registry, req.model, paradigm.config_class), settings,
+        paradigm.config_class, defaults, sizes, settings,
         args=req.plugin_args, where=[defaults_where, f"train_defaults of model {req.model!r}", str(req.recipe or "")],
     )
-    if getattr(config, "report_to", "none") != "none":
-        from harness.trainers.common import report_to
-
-        report_to(config.report_to)  # a misspelt tracker fails here, not after the run directory exists
-    if req.num_problems is not None and req.num_problems < 1:
-        raise UserError(f"--num-problems must be at least 1, got {req.num_problems}")
+    reward = getattr(config, "reward", None)
+    if isinstance(reward, str) and catalog.rewards and reward not in catalog.rewards:
+        raise unknown("reward", reward, catalog.rewards)
     if req.data_dir and not Path(req.data_dir).expanduser().is_dir():
         raise UserError(f"--data-dir {req.data_dir} is not a directory")
     corpus = find_corpus(req.data, catalog.corpora)
     train = corpus.load(languages, split="train", n=req.num_problems, seed=req.seed, data_dir=req.data_dir)
     heldout = corpus.load(languages, split="test", seed=req.seed, data_dir=req.data_dir) if corpus.held_out else []
+    paradigm_check = getattr(paradigm, "check", None)
+    if callable(paradigm_check):  # a paradigm's checks of its settings against the data (optional)
+        paradigm_check(config, languages=languages, train=train, seed=req.seed,
+                       resolve_model=lambda spec: resolve_model(spec, registry))
     if req.resume and req.run_dir is not None:
         # The run's model reference is compared as given, before resolving (which may build a model).
         check_resume_settings(req.run_dir, run_config(req, plugin, "", config))
     check_reuse(req.run_dir, req.mode)  # before the model is built or loaded
     model = resolve_model(req.model, registry)
+    check_lengths(config, model)
 
     with run_lifecycle(
         "train", f"{req.plugin}-{'-'.join(languages)}", path=req.run_dir, mode=req.mode,
@@ -223,6 +262,20 @@ def run_training(req: TrainRequest, *, catalog: Catalog, registry: Registry, con
         console.print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                for k, v in result.metrics.items()), highlight=False, soft_wrap=True)
     return result
+
+
+def check_lengths(config: Any, model: str) -> None:
+    """The sequences a paradigm's settings make (``sequence_lengths()`` of its config) fit the
+    model's context, where its config says it (:func:`harness.inference.models.context_length`)."""
+    lengths = getattr(config, "sequence_lengths", None)
+    found = context_length(model) if callable(lengths) else None
+    if found is None:
+        return
+    limit, field_name = found
+    for flags, length in lengths().items():
+        if length > limit:
+            raise UserError(f"{flags} ({length} tokens) must be at most the model's context of {limit} tokens "
+                            f"({field_name} of {model})")
 
 
 def _shown(spec: str, resolved: str) -> str:
