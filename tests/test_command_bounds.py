@@ -62,9 +62,9 @@ def refused(capsys, cwd, *args: str) -> str:
     (["--langs", "dee"], "unknown target language 'dee'; did you mean 'de'?"),
     (["--langs", ","], "--langs names no language"),
     (["--name", "../elsewhere"], "--name '../elsewhere' must be a folder name, not a path"),
-    (["--name", ""], "--name must be not empty"),
-    (["--out", ""], "--out must be not empty"),
-    (["--translator", " "], "--translator must be not empty"),
+    (["--name", ""], "--name must be non-empty"),
+    (["--out", ""], "--out must be non-empty"),
+    (["--translator", " "], "--translator must be non-empty"),
 ])
 def test_corpus_build_refuses_before_anything_is_made(capsys, work, extra, message):
     assert message in refused(capsys, work, *BUILD, *extra)
@@ -107,7 +107,7 @@ def test_the_corpus_build_example_reaches_the_endpoint(capsys, work):
     (["--json", "."], "--json . is a folder; name the file to write"),
     (["--langs", ","], "--langs names no language, got ','"),
     (["--examples", "-1"], "--examples must be at least 0, got -1"),
-    (["--source-lang", ""], "--source-lang must be not empty"),
+    (["--source-lang", ""], "--source-lang must be non-empty"),
 ])
 def test_corpus_check_refuses_before_reading(capsys, work, extra, message):
     assert message in refused(capsys, work, "corpus", "check", str(CORPUS_FILE), *extra)
@@ -141,8 +141,8 @@ def test_an_experiment_folder_that_is_a_file_is_refused(capsys, work, tmp_path):
     (["--executor", "slurm", "--max-parallel", "2"], "--max-parallel is for --executor local"),
     (["--no-wait"], "--no-wait is for --executor slurm"),
     (["--only", ","], "--only names no cell, got ','"),
-    (["--partition", ""], "--partition must be not empty"),
-    (["--data", ""], "--data must be not empty"),
+    (["--partition", ""], "--partition must be non-empty"),
+    (["--data", ""], "--data must be non-empty"),
 ])
 def test_experiment_run_refuses_before_the_registry_is_read(capsys, work, tmp_path, extra, message):
     assert message in refused(capsys, work, "experiment", "run", "smoke", "--root", str(tmp_path / "exps"), *extra)
@@ -199,8 +199,8 @@ def eval_runs(tmp_path_factory):
     (["--figures", "gif"], "--figures must be one of png, pdf, svg"),
     (["--tasks", ","], "--tasks names no task family"),
     (["--label", "no-equals-sign"], "--label takes RUN=NAME"),
-    (["--out", ""], "--out must be not empty"),
-    (["--metric", ""], "--metric must be not empty"),
+    (["--out", ""], "--out must be non-empty"),
+    (["--metric", ""], "--metric must be non-empty"),
 ])
 def test_report_refuses_before_reading_or_writing(capsys, work, eval_runs, extra, message):
     assert message in refused(capsys, work, "report", eval_runs[0], "--out", "out", *extra)
@@ -216,7 +216,7 @@ def test_report_refuses_an_out_that_is_a_file(capsys, work, eval_runs, tmp_path)
     (["--p-value", "exact"], "--p-value must be one of permutation, bootstrap, got 'exact'"),
     (["--seed", str(2**32)], "--seed must be in [0, 4294967295]"),
     (["-B", "0"], "--iterations must be in [100, 1000000], got 0"),
-    (["--base", ""], "--base must be not empty"),
+    (["--base", ""], "--base must be non-empty"),
 ])
 def test_compare_refuses_before_reading(capsys, work, eval_runs, extra, message):
     assert message in refused(capsys, work, "compare", *eval_runs, *extra)

@@ -20,7 +20,7 @@ def reduced_registry(tmp_path: Path) -> Path:
     """The project's registry with a reduced toy grid (German only, a few steps) and a paradigm
     recipe whose batch size the tiny model's micro-batch cannot divide: that cell fails."""
     def edit(registry: dict) -> None:
-        registry["paradigms"]["sft_broken"] = {"plugin": "sft", "defaults": {"batch_size": 8}}
+        registry["paradigms"]["sft_broken"] = {"plugin": "sft", "defaults": {"batch_size": 24, "micro_batch_size": 16}}
         toy = registry["experiments"]["smoke"]
         registry["experiments"] = {"toy_reduced": {
             **toy, "paradigms": ["sft", "sft_broken"], "languages": ["de"],
@@ -46,8 +46,10 @@ def test_reduced_toy_experiment_end_to_end(tmp_path):
     cells = {c["name"]: Path(c["run_dir"]) for c in plan["cells"]}
     status = {name: json.loads((d / "manifest.json").read_text())["status"] for name, d in cells.items()
               if (d / "manifest.json").is_file()}
+    # The broken recipe is refused before its run directory exists: the cell holds only its log.
     assert status == {"base-tiny": "finished", "train-sft-de": "finished", "eval-sft-de": "finished",
-                      "probe-sft-de": "finished", "train-sft_broken-de": "failed"}
+                      "probe-sft-de": "finished"}
+    assert sorted(p.name for p in cells["train-sft_broken-de"].iterdir()) == ["logs"]
     # The summary names the failure and its log, and what it blocked.
     broken_log = cells["train-sft_broken-de"] / "logs" / "cell.log"
     assert f"failed: train-sft_broken-de (log: {broken_log})" in first.stderr

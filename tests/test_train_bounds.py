@@ -115,7 +115,7 @@ def test_the_schedules_offered_are_those_transformers_builds_from_a_name():
     ([*BASE, "--plugin", "cold_start", "--sft-steps", "0"], "--sft-steps must be -1 (all epochs) or at least 1"),
     ([*SFT, "--seed", "-1"], "--seed must be in [0, 4294967295], got -1"),
     ([*SFT, "--num-problems", "0"], "--num-problems must be at least 1, got 0"),
-    ([*SFT, "--model", ""], "--model must be not empty"),
+    ([*SFT, "--model", ""], "--model must be non-empty"),
 ])
 def test_refused_before_the_run_directory(capsys, work, args, message):
     assert message in refused(capsys, work, *args)

@@ -89,9 +89,7 @@ def fit_micro_batch(options: Any, batch_size: int, micro: str = "micro_batch_siz
         return
     fitted = batch_size // processes
     setattr(options, micro, fitted)
-    recorded = getattr(options, settings._SOURCES_ATTR, None)  # no public setter of one source (yet)
-    if recorded is not None:
-        recorded[micro] = f"{source}, lowered to {what} {batch_size}"
+    settings.set_source(options, micro, f"{source}, lowered to {what} {batch_size}")
     log.warning("%s %d (%s) is more than %s %d: using %s %d", micro, value, source, what, batch_size, micro, fitted)
 
 

@@ -96,7 +96,7 @@ class Bounds:
         if self.choices is not None and value not in self.choices:
             return "one of " + ", ".join(map(str, self.choices))
         if isinstance(value, str):
-            return "not empty" if self.nonempty and not value.strip() else None
+            return "non-empty" if self.nonempty and not value.strip() else None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None
         if value != value or (self.finite and value in (float("inf"), float("-inf"))):
@@ -224,6 +224,8 @@ def coerce(value: Any, tp: Any, name: str) -> Any:
         if base is float:
             return float(value)
         if base is str:
+            if isinstance(value, bool):  # YAML reads `progress: off` and `use_liger_kernel: true` as booleans
+                return "true" if value else "false"
             return str(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: int("inf")
         raise UserError(f"{name} must be {getattr(base, '__name__', base)}, got {value!r}") from None
@@ -298,6 +300,14 @@ def _recorded_sources(where: str) -> dict[str, str]:
         return {}
     recorded = data.get("paradigm_config_sources") if isinstance(data, dict) else None
     return {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
+
+
+def set_source(config: Any, name: str, source: str) -> None:
+    """Record that setting ``name`` of ``config`` (built by :func:`build_config`) now comes from
+    ``source`` (the harness changed it: a micro-batch fitted to the batch, ...)."""
+    recorded = getattr(config, _SOURCES_ATTR, None)
+    if recorded is not None:
+        recorded[name] = source
 
 
 def config_sources(config: Any) -> dict[str, str]:

@@ -236,6 +236,11 @@ class Paradigm(Protocol):
 
     def train(self, context: TrainContext, config: Any) -> TrainResult: ...
 
+    # Optional: ``check(config, *, languages, train, seed, resolve_model, **_)`` raises a UserError
+    # for settings this paradigm cannot train with on this data (too few prompts for one rollout, a
+    # missing --sampler-model); called before the run directory is made. Accept ``**_``: arguments
+    # are only ever added.
+
 
 def check_paradigm(obj: Any) -> None:
     """Raise TypeError naming what a registered paradigm lacks."""

@@ -35,6 +35,10 @@ def quiet_libraries(verbose: bool = False) -> None:
         return
     for key, value in QUIET_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
+    import sys
+
+    if "transformers" in sys.modules:  # imported before (a test session, a notebook): the switch is read
+        sys.modules["transformers"].utils.logging.disable_progress_bar()  # at import, so say it directly
     # vLLM's Triton check logs while vLLM is imported, before vLLM configures its own loggers,
     # so the record reaches Python's last-resort handler unless the parent logger says no.
     import logging

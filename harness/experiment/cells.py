@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.rundir import MANIFEST
-from harness.experiment.state import read_status
+from harness.experiment.state import CELL_REFUSED, read_status
 
 CELL_LOG = "logs/cell.log"
+
 
 # The cell commands running in this process (local worker threads), for stop_cells.
 _LIVE: set[subprocess.Popen] = set()
@@ -78,6 +79,7 @@ def run_cell(spec: dict[str, Any], extra_env: dict[str, str] | None = None) -> i
         return 0
     argv, env = command(spec, flags)
     env.update(extra_env or {})
+    (run_dir / CELL_REFUSED).unlink(missing_ok=True)
     env.setdefault("PYTHONUNBUFFERED", "1")
     with _LIVE_LOCK:
         if STOPPING.is_set():
@@ -87,7 +89,10 @@ def run_cell(spec: dict[str, Any], extra_env: dict[str, str] | None = None) -> i
     previous = _stop_on_sigterm()
     try:
         _tee(proc, run_dir, header=f"$ {' '.join(argv)}\n".encode())
-        return proc.wait()
+        code = proc.wait()
+        if code and not (run_dir / MANIFEST).is_file():
+            (run_dir / CELL_REFUSED).write_text(f"{code}\n", encoding="utf-8")
+        return code
     finally:
         with _LIVE_LOCK:
             _LIVE.discard(proc)

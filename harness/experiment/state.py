@@ -11,6 +11,10 @@ from pathlib import Path
 
 from harness.core.rundir import MANIFEST, RESULT
 
+CELL_REFUSED = "logs/refused"
+"""Written when a cell's command refused its settings before making its run directory (a user
+error: one sentence in the cell log, exit code 2), so the cell shows as failed, not pending."""
+
 # Cell states as shown: the run directory's status, plus the ones only the graph knows.
 PENDING, RUNNING, DONE, FAILED, INTERRUPTED, BLOCKED, QUEUED = (
     "pending", "running", "done", "failed", "interrupted", "blocked", "queued")
@@ -54,6 +58,8 @@ class CellState:
 
 def cell_state(kind: str, run_dir: Path) -> CellState:
     status = read_status(run_dir)
+    if status is None and (run_dir / CELL_REFUSED).is_file():
+        status = "failed"  # refused before its run directory existed
     state = {None: PENDING, "running": RUNNING, "finished": DONE, "failed": FAILED,
              "interrupted": INTERRUPTED}.get(status, status or PENDING)
     return CellState(state, _seconds(run_dir), key_metric(kind, run_dir) if state == DONE else "")
