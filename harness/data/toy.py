@@ -355,18 +355,21 @@ def toy_corpus(languages: Sequence[str] = STUDY_LANGUAGES, n: int = 200, seed: i
                split: str = "train") -> list[dict[str, str]]:
     """n problems told in each language: records in the real corpora's schema, grouped by
     language, then by problem. The same id has the same numbers and answer in every language."""
+    return _told(_problems(n, seed, split), languages, f"toy-{split}-{seed}", SOURCE)
+
+
+def _told(problems: list[tuple], languages: Sequence[str], prefix: str, source: str) -> list[dict[str, str]]:
+    """Each problem told in each language: records grouped by language, then by problem, with
+    ids ``<prefix>-<index>`` shared across languages."""
     unknown = [lang for lang in languages if lang not in _NAMES]
     if unknown:
         raise ValueError(f"no toy templates for {', '.join(unknown)}; known: {', '.join(_NAMES)}")
-    problems = _problems(n, seed, split)
     records = []
     for lang in languages:
         for index, (template, numbers, name, item) in enumerate(problems):
             question, solution = render(template, lang, numbers, name=name, item=item)
-            records.append({
-                "id": f"toy-{split}-{seed}-{index:05d}", "lang": lang, "question": question,
-                "solution": solution, "answer": str(numbers["r"]), "source": SOURCE,
-            })
+            records.append({"id": f"{prefix}-{index:05d}", "lang": lang, "question": question,
+                            "solution": solution, "answer": str(numbers["r"]), "source": source})
     return records
 
 
@@ -435,16 +438,4 @@ def toy_study_corpus(languages: Sequence[str] = STUDY_LANGUAGES, n: int = 200, s
                      split: str = "train") -> list[dict[str, str]]:
     """n one-operation problems told in each language (the toy study's training data, and with
     ``split="test"`` its benchmark); the same id has the same numbers in every language."""
-    unknown = [lang for lang in languages if lang not in _NAMES]
-    if unknown:
-        raise ValueError(f"no toy templates for {', '.join(unknown)}; known: {', '.join(_NAMES)}")
-    problems = study_problems(n, seed, split)
-    records = []
-    for lang in languages:
-        for index, (template, numbers, name, item) in enumerate(problems):
-            question, solution = render(template, lang, numbers, name=name, item=item)
-            records.append({
-                "id": f"toy_study-{split}-{seed}-{index:05d}", "lang": lang, "question": question,
-                "solution": solution, "answer": str(numbers["r"]), "source": "toy_study",
-            })
-    return records
+    return _told(study_problems(n, seed, split), languages, f"toy_study-{split}-{seed}", "toy_study")
