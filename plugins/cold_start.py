@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from collections.abc import Sequence
-
 from harness.core.config import option
 from harness.core.hookspecs import TrainContext, TrainResult, hookimpl
 from harness.plugins._stages import run_stage
 from harness.trainers import common
-from harness.trainers.grpo import GRPOOptions, check_prompts
+from harness.trainers.grpo import GRPOOptions, check_rollout
 from harness.trainers.options import LR_BOUNDS, SFT_BATCH_SOURCE, SFT_LR_SOURCE, TrainOptions, check_steps
 from harness.trainers.sft import SFTOptions
 
@@ -67,9 +65,7 @@ class ColdStart:
     description = "SFT (full or N steps), then GRPO from the SFT checkpoint"
     config_class = ColdStartOptions
 
-    def check(self, config: ColdStartOptions, *, languages: Sequence[str], train: Sequence[dict], **_) -> None:
-        """What `harness train` checks before the run directory exists: enough prompts for GRPO."""
-        check_prompts(config, len(train))
+    check = staticmethod(check_rollout)  # enough prompts for one rollout, before the run directory
 
     def train(self, context: TrainContext, config: ColdStartOptions) -> TrainResult:
         sft = run_stage(context, "sft", "sft", sft_options(config))

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from harness.core.hookspecs import TrainContext, TrainResult, hookimpl
 from harness.plugins._stages import summary
 from harness.trainers.common import local_model_dir
-from harness.trainers.grpo import GRPOOptions, check_prompts, train_grpo
+from harness.trainers.grpo import GRPOOptions, check_rollout, train_grpo
 
 SUMMARY = ("reward", "accuracy", "consistency", "kl", "completions/mean_length", "train_loss", "global_step",
            "train_runtime", "epoch", "prompts_too_long")
@@ -18,9 +16,7 @@ class GRPO:
     description = "GRPO with a verifiable reward (default: boxed-answer accuracy)"
     config_class = GRPOOptions
 
-    def check(self, config: GRPOOptions, *, languages: Sequence[str], train: Sequence[dict], **_) -> None:
-        """What `harness train` checks before the run directory exists: enough prompts for a rollout."""
-        check_prompts(config, len(train))
+    check = staticmethod(check_rollout)  # enough prompts for one rollout, before the run directory
 
     def train(self, context: TrainContext, config: GRPOOptions) -> TrainResult:
         outcome = train_grpo(

@@ -10,7 +10,6 @@ the training language.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.core.config import option
@@ -18,7 +17,7 @@ from harness.core.errors import UserError
 from harness.core.hookspecs import Reward, TrainContext, TrainResult, hookimpl
 from harness.plugins._stages import run_paradigm
 from harness.plugins.rewards import combined_reward
-from harness.trainers.grpo import GRPOOptions, check_prompts, reward_function
+from harness.trainers.grpo import GRPOOptions, check_rollout, reward_function
 from harness.trainers.options import override
 
 COMBINED = "accuracy_consistency"
@@ -47,9 +46,7 @@ class GRPOConsistency:
     description = "GRPO with the consistency prompt, optionally + 0.5/0.5 accuracy/consistency reward"
     config_class = GRPOConsistencyOptions
 
-    def check(self, config: GRPOConsistencyOptions, *, languages: Sequence[str], train: Sequence[dict], **_) -> None:
-        """What `harness train` checks before the run directory exists: enough prompts for a rollout."""
-        check_prompts(config, len(train))
+    check = staticmethod(check_rollout)  # enough prompts for one rollout, before the run directory
 
     def train(self, context: TrainContext, config: GRPOConsistencyOptions) -> TrainResult:
         if not config.consistency_reward:

@@ -126,6 +126,12 @@ def check_prompts(options: GRPOOptions, prompts: int) -> None:
                         f"got {prompts}; lower --prompts-per-rollout or train on more problems")
 
 
+def check_rollout(config: GRPOOptions, *, train: Sequence[dict], **_: Any) -> None:
+    """A GRPO-based paradigm's ``check`` (before the run directory exists): enough prompts for one
+    rollout."""
+    check_prompts(config, len(train))
+
+
 def rollout_batching(prompts_per_rollout: int, num_generations: int, micro_batch_size: int,
                      updates_per_rollout: int = 1, processes: int | None = None) -> dict[str, int]:
     """TRL batch settings for "P prompts per rollout, U updates per rollout".
