@@ -36,6 +36,8 @@ def test_plugins_lists_contributions(capsys):
     assert code == 0
     assert "harness.plugins.rewards" in out and "example_lm" in out and "paradigms: example_lm" in out
     assert "harness-example-paradigm 0.1.0" in " ".join(out.split())
+    # Plugins that add steps around every evaluation say so (Gen, the probes, the example's post_eval).
+    assert "hooks: post_eval" in " ".join(out.split()) and "validate_eval" in out
 
 
 def test_validate_reports_counts(capsys):

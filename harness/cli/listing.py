@@ -12,17 +12,21 @@ from harness.cli.common import app, console, loaded_catalog, loaded_registry, ma
 
 @app.command()
 def plugins() -> None:
-    """List loaded plugins and what each contributes (paradigms, rewards, probes)."""
+    """List loaded plugins and what each contributes (paradigms, rewards, probes, eval hooks)."""
     from harness import __version__
 
     catalog = loaded_catalog()
-    table = make_table("Plugins", "plugin", "package", "contributes")
-    for plugin, items in sorted(catalog.by_plugin().items()):
-        ver = catalog.packages.get(plugin, f"xling-harness {__version__} (built in)")
-        kinds: dict[str, list[str]] = {}
+    kinds: dict[str, dict[str, list[str]]] = {}
+    for plugin, items in catalog.by_plugin().items():
         for kind, name in items:
-            kinds.setdefault(kind, []).append(name)
-        table.add_row(plugin, ver, "; ".join(f"{k}: {', '.join(sorted(v))}" for k, v in sorted(kinds.items())))
+            kinds.setdefault(plugin, {}).setdefault(kind, []).append(name)
+    for hook in ("validate_eval", "post_eval"):  # steps around every evaluation (Gen, probes, yours)
+        for impl in getattr(catalog.manager.hook, hook).get_hookimpls():
+            kinds.setdefault(impl.plugin_name, {}).setdefault("hooks", []).append(hook)
+    table = make_table("Plugins", "plugin", "package", "contributes")
+    for plugin, by_kind in sorted(kinds.items()):
+        ver = catalog.packages.get(plugin, f"xling-harness {__version__} (built in)")
+        table.add_row(plugin, ver, "; ".join(f"{k}: {', '.join(sorted(v))}" for k, v in sorted(by_kind.items())))
     console.print(table)
 
 
