@@ -250,10 +250,11 @@ def build_config(
     sources = {f.name: field_source(f) for f in known.values()}
 
     def set_value(name: str, value: Any, source: str) -> None:
-        # A layer that restates the value it would get anyway does not take over its source
-        # (a replayed run config keeps the sources of the run it replays).
+        # A layer that restates the value it would get anyway does not take over its source (a
+        # replayed run config keeps the sources of the run it replays), unless the user states it:
+        # a flag or a user's file that gives a value owns it, whatever it was before.
         current = values.get(name, _default(known[name]))
-        if value != current or not sources[name]:
+        if value != current or not sources[name] or source.startswith(USER):
             sources[name] = source
         values[name] = value
 

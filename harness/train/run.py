@@ -17,7 +17,7 @@ import yaml
 from rich.console import Console
 
 from harness.core.config import (SEED_MAX, as_dict, build_config, check_fields, check_value, coerce, fields,
-                                 flag_name, option, parser_for)
+                                 flag_name, option)
 from harness.core.errors import UserError, did_you_mean, unknown
 from harness.core.hookspecs import TrainContext, TrainResult
 from harness.core.plugins import Catalog
@@ -149,16 +149,6 @@ def model_defaults(registry: Registry, spec: str, config_class: type) -> dict:
     return {k: v for k, v in (entry.get("train_defaults") or {}).items() if k in names}
 
 
-def settings_given(config_class: type, settings: dict, args: list[str]) -> set[str]:
-    """The settings that a recipe file or a flag gives (whatever their values)."""
-    given = {str(k).replace("-", "_") for k in settings}
-    try:
-        flags = parser_for(config_class).parse_args(list(args))
-    except UserError:
-        return given  # build_config reports the bad flag
-    return given | {name for name, value in vars(flags).items() if value is not None}
-
-
 def run_config(req: TrainRequest, plugin: str, model: str, config: Any) -> dict:
     """The run's config.yaml: a valid ``--config`` that replays this run."""
     from harness.core.config import config_sources
@@ -209,13 +199,11 @@ def run_training(req: TrainRequest, *, catalog: Catalog, registry: Registry, con
     paradigm = catalog.paradigms[plugin]
     languages = parse_languages(req.languages, registry)
     req.languages = languages
-    # The model's sizes beat the recipe's paper-scale defaults; a recipe file and flags beat both (so
-    # the sizes they set are left out, and a micro-batch the user gave is never the alias's to fit).
+    # The model's sizes beat the recipe's paper-scale defaults; a recipe file and flags beat both (and
+    # own what they state, so a micro-batch the user gave is never the alias's to fit).
     # build_config checks each value's bounds and the class's cross-field rules (its check()).
-    given = settings_given(paradigm.config_class, settings, req.plugin_args)
-    sizes = {k: v for k, v in model_defaults(registry, req.model, paradigm.config_class).items() if k not in given}
     config = build_config(
-        paradigm.config_class, defaults, sizes, settings,
+        paradigm.config_class, defaults, model_defaults(registry, req.model, paradigm.config_class), settings,
         args=req.plugin_args, where=[defaults_where, f"train_defaults of model {req.model!r}", str(req.recipe or "")],
     )
     reward = getattr(config, "reward", None)
