@@ -126,12 +126,17 @@ def bounds_of(f: dataclasses.Field) -> Bounds | None:
     return f.metadata.get("bounds")
 
 
-def check_value(f: dataclasses.Field, value: Any, name: str | None = None) -> None:
-    """A UserError naming the option when ``value`` is outside the field's declared bounds."""
-    bounds = bounds_of(f)
+def value_problem(value: Any, bounds: Bounds | None) -> str | None:
+    """What is wrong with ``value`` under ``bounds`` (NaN always), or None."""
     problem = bounds.problem(value) if bounds else None
     if problem is None and isinstance(value, float) and value != value:
         problem = "a number"  # NaN: never a setting, declared or not
+    return problem
+
+
+def check_value(f: dataclasses.Field, value: Any, name: str | None = None) -> None:
+    """A UserError naming the option when ``value`` is outside the field's declared bounds."""
+    problem = value_problem(value, bounds_of(f))
     if problem:
         raise UserError(f"{name or flag_name(f.name)} must be {problem}, got {value!r}")
 

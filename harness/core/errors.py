@@ -14,12 +14,15 @@ class UserError(Exception):
     exit_code = 2
 
 
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """'; did you mean 'x'?' for the closest valid name, or a list of the valid names."""
+def did_you_mean(name: str, choices: Iterable[str], list_all: bool = True) -> str:
+    """'; did you mean 'x'?' for the closest valid name, else a list of the valid names (or, with
+    ``list_all=False``, for choices too many to list, nothing)."""
     choices = sorted(set(choices))
     close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
     if close:
         return f"; did you mean {close[0]!r}?"
+    if not list_all:
+        return ""
     if not choices:
         return " (none are available)"
     return f"; valid names: {', '.join(choices)}"

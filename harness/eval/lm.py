@@ -57,20 +57,13 @@ def lm_arguments(backend: str, model_path: str, request: LMSettings, cuda: bool)
     """The keyword arguments of lm-eval's HFLM or VLLM: the harness's (float32 on CPU, bfloat16
     on a GPU, never remote code), the parallel sizes, then ``--model-args`` (lm-eval's
     ``key=value,...``: dtype, revision, gpu_memory_utilization, max_model_len, ...) over them."""
-    from lm_eval.utils import simple_parse_args_string
+    from harness.eval.arguments import check_parallel, parse_model_args
 
-    extra = simple_parse_args_string(request.model_args or "")
-    for key in ("pretrained", "trust_remote_code"):
-        if key in extra:
-            raise UserError(f"--model-args cannot set {key} (the model is --model; remote code never runs)")
+    extra = parse_model_args(request.model_args)  # never pretrained= or trust_remote_code=
     tp, dp = int(request.tensor_parallel_size), int(request.data_parallel_size)
-    if tp < 1 or dp < 1:
-        raise UserError("--tensor-parallel-size and --data-parallel-size must be at least 1")
+    check_parallel(backend, tp, dp)
     common = {"pretrained": model_path, "dtype": "bfloat16" if cuda else "float32", "trust_remote_code": False}
     if backend == "hf":
-        if tp > 1 or dp > 1:
-            raise UserError("--tensor-parallel-size and --data-parallel-size need --backend vllm "
-                            "(hf: --model-args parallelize=True, or launch with accelerate)")
         batch = request.batch_size if request.batch_size == "auto" else int(request.batch_size)
         kwargs = {**common, "device": "cuda" if cuda else "cpu", "batch_size": batch,
                   "max_length": request.max_model_len}
