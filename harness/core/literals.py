@@ -180,3 +180,17 @@ def translation_prompts(code: str) -> TranslationPrompts:
         return TRANSLATION_PROMPTS[code]
     except KeyError:
         raise KeyError(f"no translation prompts for {code!r}; known: {', '.join(TRANSLATION_PROMPTS)}") from None
+
+
+def checked_languages(codes: list[str], flag: str, known=LITERALS, kind: str = "language") -> list[str]:
+    """``codes`` as given, each one of ``known`` (else the closest is suggested) and named once;
+    a UserError names ``flag`` otherwise."""
+    from harness.core.errors import UserError, unknown
+
+    for code in codes:
+        if code not in known:
+            raise unknown(kind, code, known)
+    twice = sorted({code for code in codes if codes.count(code) > 1})
+    if twice:
+        raise UserError(f"{flag} names {', '.join(twice)} twice")
+    return codes

@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.core.config import option
 from harness.core.errors import UserError, unknown
-from harness.core.literals import TRANSLATION_PROMPTS
+from harness.core.literals import TRANSLATION_PROMPTS, checked_languages
 
 SOURCE_LANG = "en"
 DEFAULT_TRANSLATOR = "Qwen/Qwen3-30B-A3B"  # the study's translator
@@ -51,13 +51,7 @@ def target_languages(text: str) -> list[str]:
         raise UserError("--langs names no language (e.g. --langs zh,de)")
     if SOURCE_LANG in langs:
         raise UserError(f"--langs includes {SOURCE_LANG!r}, the source language: name the languages to translate into")
-    for lang in langs:
-        if lang not in TARGETS:
-            raise unknown("target language", lang, TARGETS)
-    twice = sorted({lang for lang in langs if langs.count(lang) > 1})
-    if twice:
-        raise UserError(f"--langs names {', '.join(twice)} twice")
-    return langs
+    return checked_languages(langs, "--langs", TARGETS, kind="target language")
 
 
 def engine_keywords() -> set[str] | None:

@@ -65,19 +65,12 @@ class PickLangRequest:
 
     def check(self) -> None:
         """Two or more known candidate languages, each once."""
-        from harness.core.literals import LITERALS
+        from harness.core.literals import LITERALS, checked_languages
 
         candidates = self.candidates or []
         if len(candidates) < 2:
             raise UserError("--candidates needs at least two languages to rank, e.g. en,zh,de")
-        for lang in candidates:
-            if lang not in LITERALS:
-                from harness.core.errors import unknown
-
-                raise unknown("language", lang, LITERALS)
-        twice = sorted({lang for lang in candidates if candidates.count(lang) > 1})
-        if twice:
-            raise UserError(f"--candidates names {', '.join(twice)} more than once")
+        checked_languages(candidates, "--candidates", LITERALS)
 
 
 def headroom(base_eval: Path, candidates: list[str]) -> dict[str, float]:

@@ -20,6 +20,7 @@ from harness.core.config import (SEED_MAX, as_dict, build_config, check_fields, 
                                  flag_name, option)
 from harness.core.errors import UserError, did_you_mean, unknown
 from harness.core.hookspecs import TrainContext, TrainResult
+from harness.core.literals import checked_languages
 from harness.core.plugins import Catalog
 from harness.core.registry import Registry
 from harness.core.rundir import CONFIG, METRICS, RESULT, RunDir, check_reuse, hash_records, run_lifecycle
@@ -68,11 +69,7 @@ class TrainRequest:
 def parse_languages(values: list[str], registry: Registry) -> list[str]:
     """``["de"]``, ``["en,zh,de"]`` or ``["en", "zh"]`` as a checked list of language codes."""
     langs = [code.strip() for value in values for code in value.split(",") if code.strip()]
-    for code in langs:
-        if code not in registry.languages:
-            raise unknown("language", code, registry.languages)
-    if len(set(langs)) != len(langs):
-        raise UserError(f"--lang lists a language twice: {', '.join(langs)}")
+    checked_languages(langs, "--lang", registry.languages)
     if not langs:
         raise UserError("--lang needs at least one language")
     return langs
