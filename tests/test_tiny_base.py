@@ -87,7 +87,10 @@ def test_a_damaged_cache_entry_is_rebuilt(monkeypatch, tmp_path):
     weights = path / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])  # a torn copy
     assert not tiny.is_intact(path)
-    assert tiny.tiny_model_path() == path and tiny.weights_hash(path) == good
+    told = []
+    assert tiny.tiny_model_path(announce=lambda p, why: told.append((p, why))) == path
+    assert tiny.weights_hash(path) == good and told == [(path, "damaged; rebuilding")]
+    assert tiny.tiny_model_path(announce=lambda p, why: told.append(why)) == path and len(told) == 1  # cached
 
 
 def test_tiny_base_profile_on_held_out_problems(tiny_base, tmp_path):

@@ -55,25 +55,23 @@ def resolve_model(spec: str, registry: Registry) -> str:
 def builtin_model_path(kind: str) -> Path:
     """A model the harness builds offline (``tiny``, ``tiny-base``), from the cache or built now;
     the pretrained base prints a progress line while it builds (a few CPU minutes, once)."""
-    from harness.inference.tiny import KINDS, cached_path, is_intact, tiny_model_path
+    import sys
+
+    from harness.inference.tiny import KINDS, tiny_model_path
 
     if kind not in KINDS:
         raise UserError(f"unknown builtin model {kind!r}; known: {', '.join(KINDS)}")
     if kind == "tiny":
         return tiny_model_path()
-    path = cached_path(kind=kind)
-    if (path / "config.json").exists() and is_intact(path):
-        return path
-    import sys
 
-    note = "damaged; rebuilding" if path.exists() else "not built yet; building"
-    print(f"{kind}: {note} it once into {path.parent} (pretraining: about 3 minutes on 2 CPU cores)",
-          file=sys.stderr, flush=True)
+    def announce(path: Path, why: str) -> None:
+        print(f"{kind}: {why} it once into {path.parent} (pretraining: about 3 minutes on 2 CPU cores)",
+              file=sys.stderr, flush=True)
 
     def progress(step: int, steps: int, loss: float) -> None:
         print(f"{kind}: pretraining step {step}/{steps} | loss {loss:.3f}", file=sys.stderr, flush=True)
 
-    return tiny_model_path(kind=kind, progress=progress)
+    return tiny_model_path(kind=kind, progress=progress, announce=announce)
 
 
 def resolve_studied_model(spec: str, registry: Registry) -> str:

@@ -329,14 +329,19 @@ def is_intact(path: Path) -> bool:
         return False
 
 
-def tiny_model_path(*, seed: int = 0, kind: str = "tiny", progress: Progress | None = None) -> Path:
+def tiny_model_path(*, seed: int = 0, kind: str = "tiny", progress: Progress | None = None,
+                    announce: Callable[[Path, str], None] | None = None) -> Path:
     """The cached model folder (``tiny`` or ``tiny-base``), built on first use (safe when several
-    processes race). A damaged build (a marker with other weights, unreadable files) is rebuilt."""
+    processes race). A damaged build (a marker with other weights, unreadable files) is rebuilt;
+    ``announce(path, why)`` is told before a build starts."""
     path = cached_path(seed=seed, kind=kind)
+    damaged = path.exists()
     if (path / MARKER).is_file():
         if is_intact(path):
             return path
         shutil.rmtree(path, ignore_errors=True)
+    if announce is not None:
+        announce(path, "damaged; rebuilding" if damaged else "not built yet; building")
     tmp = _build_beside(path, seed, kind, progress)
     try:
         os.replace(tmp, path)
