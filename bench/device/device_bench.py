@@ -11,6 +11,8 @@ a time budget, through the harness's own code:
   6·N FLOPs per token, with and without Liger kernels and gradient checkpointing;
 - ``grpo/<size>/<backend>``: ``harness.trainers.grpo.train_grpo`` step time with colocated vLLM
   rollouts (and with transformers ``generate`` rollouts, which run where vLLM is missing);
+- ``grpo/vllm_server``: the same with rollouts from a ``vllm serve`` on a GPU of its own (2+ GPUs
+  and vLLM only), weights synchronised after each update, timed;
 - ``eval/<size>/<backend>``: ``harness.inference.sample`` on MGSM-like multilingual problems,
   problems per second (vLLM, and transformers for comparison);
 - ``grading``: ``harness.grading.grade_many`` on those same completions, completions per second.
@@ -25,6 +27,7 @@ log file beside ``--out`` (``device.log``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import importlib.util
 import json
@@ -71,7 +74,7 @@ MODES = {
                 "budget_s": {"0.5b": 80, "3b": 120}},
         "grpo": {"prompts": 8, "generations": 8, "max_completion_length": 256, "micro_batch_size": 16,
                  "warmup_steps": 1, "steps": 2, "transformers_sizes": ["0.5b"], "vllm_sizes": ["0.5b", "3b"],
-                 "budget_s": {"transformers": 150, "vllm": 240}},
+                 "budget_s": {"transformers": 150, "vllm": 240, "vllm_server": 240}},
         "eval": {"problems": 256, "max_new_tokens": 256, "hf_batch_size": 64, "hf_sizes": ["0.5b"],
                  "vllm_sizes": ["0.5b", "3b"], "budget_s": {"hf": 120, "vllm": 200}},
         "grading": {"min_completions": 4096, "synthetic": 4096, "budget_s": 90},
@@ -84,7 +87,7 @@ MODES = {
                 "budget_s": {"tiny": 120}},
         "grpo": {"prompts": 2, "generations": 2, "max_completion_length": 8, "micro_batch_size": 4,
                  "warmup_steps": 1, "steps": 1, "transformers_sizes": ["tiny"], "vllm_sizes": ["tiny"],
-                 "budget_s": {"transformers": 120, "vllm": 180}},
+                 "budget_s": {"transformers": 120, "vllm": 180, "vllm_server": 180}},
         "eval": {"problems": 8, "max_new_tokens": 8, "hf_batch_size": 8, "hf_sizes": ["tiny"],
                  "vllm_sizes": ["tiny"], "budget_s": {"hf": 90, "vllm": 150}},
         "grading": {"min_completions": 200, "synthetic": 200, "budget_s": 90},
@@ -94,9 +97,14 @@ MODES = {
 
 VLLM_MISSING = ("vllm is not importable here (the GPU image has no vLLM and its wheels are far larger than "
                 "the 64 MiB a device call may carry)")
-SERVER_NOT_RUN = ("not run: TRL's vllm_mode='server' needs a separate `trl vllm-serve` process holding GPU(s) of its "
-                  "own beside training (2+ GPUs, or one GPU split by CUDA_VISIBLE_DEVICES); this script uses one GPU "
-                  "and runs the colocated path only")
+SERVER_ON_CPU = ("not run: on a CPU, GRPO's server mode can generate but never synchronise weights: TRL 1.16 "
+                 "sends them over NCCL from a CUDA device only (trl/generation/vllm_client.py:756, "
+                 "init_communicator) and vLLM's worker needs an accelerator for its end "
+                 "(vllm/distributed/weight_transfer/nccl_common.py:200); tests/train/test_vllm_server.py runs the "
+                 "rest on a CPU")
+SERVER_ONE_GPU = ("not run: server mode needs a GPU for `vllm serve` besides the training GPU, and this machine has "
+                  "{gpus}: the trainer and the server's worker are two ranks of one NCCL group, which refuses two "
+                  "ranks on one device ('Duplicate GPU detected', huggingface/trl#3706)")
 
 
 # --- shared helpers ---------------------------------------------------------------------------------
@@ -216,6 +224,7 @@ def child_env(spec: dict) -> dict:
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
         out.update(device=torch.cuda.get_device_name(0), capability=".".join(map(str, torch.cuda.get_device_capability(0))),
+                   gpu_count=torch.cuda.device_count(),
                    gpu_memory_gb=props.total_memory / 1e9, multiprocessors=props.multi_processor_count,
                    bf16=torch.cuda.is_bf16_supported())
         where, dtype = "cuda", getattr(torch, m["dtype"])
@@ -419,16 +428,20 @@ def child_grpo(spec: dict) -> dict:
     g = spec["grpo"]
     steps = g["warmup_steps"] + g["steps"]
     records = toy_corpus(STUDY_LANGUAGES, n=math.ceil(g["prompts"] * steps / len(STUDY_LANGUAGES)) + 1, seed=2)
-    use_vllm = spec["backend"] == "vllm_colocate"
-    options = GRPOOptions(learning_rate=1e-6, max_steps=steps, prompts_per_rollout=g["prompts"],
+    use_vllm = spec["backend"] in ("vllm_colocate", "vllm_server")
+    server = spec["backend"] == "vllm_server"
+    # Server mode: 1e-4, so that an update outlives the server's bfloat16 copy of the weights (at 1e-6 the
+    # synchronised weights round to the old ones, and the greedy check below could not see them arrive).
+    options = GRPOOptions(learning_rate=1e-4 if server else 1e-6, max_steps=steps, prompts_per_rollout=g["prompts"],
                           num_generations=g["generations"], updates_per_rollout=1,
                           micro_batch_size=g["micro_batch_size"], max_completion_length=g["max_completion_length"],
                           save_steps=1_000_000, logging_steps=1, progress="off", use_vllm=use_vllm,
-                          vllm_mode="colocate")
-    clock, log = step_clock(), []
+                          vllm_mode="server" if server else "colocate")
+    clock, log, extra = step_clock(), [], {}
     with tempfile.TemporaryDirectory(dir=spec["scratch"]) as run_dir:
-        train_grpo(spec["model_dir"], records, Path(run_dir), options, log_fn=log.append, callbacks_extra=[clock],
-                   rewards={reward.name: reward for reward in get_builtin_rewards()})
+        with (vllm_server(spec, options, extra) if server else contextlib.nullcontext()):
+            train_grpo(spec["model_dir"], records, Path(run_dir), options, log_fn=log.append,
+                       callbacks_extra=[clock], rewards={reward.name: reward for reward in get_builtin_rewards()})
     seconds = clock.step_seconds()
     measured = steady(seconds, g["warmup_steps"])
     if not measured:
@@ -441,11 +454,85 @@ def child_grpo(spec: dict) -> dict:
     return {"model": spec["size"], "parameters": spec["parameters"], "backend": spec["backend"],
             "prompts_per_rollout": g["prompts"], "num_generations": g["generations"],
             "max_completion_length": g["max_completion_length"], "micro_batch_size": g["micro_batch_size"],
-            "beta": options.beta, "vllm_gpu_memory_utilization": options.vllm_gpu_memory_utilization if use_vllm else None,
+            "learning_rate": options.learning_rate, "beta": options.beta, "vllm_gpu_memory_utilization": options.vllm_gpu_memory_utilization if use_vllm else None,
             "warmup_steps": g["warmup_steps"], "measured_steps": g["steps"], "effective": clock.effective,
             "step_s": seconds, "s_per_step": per_step, "completion_tokens_per_step": tokens,
             "completion_tokens_per_s": tokens / per_step if tokens else None,
-            "trl_step_time": [r.get("step_time") for r in steps_logged], "peak_memory_gb": peak_memory_gb()}
+            "trl_step_time": [r.get("step_time") for r in steps_logged], "peak_memory_gb": peak_memory_gb(), **extra}
+
+
+@contextlib.contextmanager
+def vllm_server(spec: dict, options, out: dict):
+    """``vllm serve`` of the model on GPU ``spec["server_gpu"]`` (as ``harness.train.launch``
+    builds it: TRL's flags), for server-mode GRPO in this process on GPU 0; the harness's server
+    checks first. ``out`` gets the start time, each weight sync's seconds (TRL's
+    ``VLLMGeneration.sync_weights``, timed here) and whether the server's greedy completion of one
+    prompt changed over training (the synchronised weights reached it)."""
+    import requests
+    from trl.generation import vllm_generation
+
+    from harness.train.launch import vllm_server_command
+    from harness.trainers.vllm_server import check_server_mode
+
+    port = free_port()
+    url = options.vllm_server_url = f"http://127.0.0.1:{port}"
+    command = vllm_server_command(spec["model_dir"], gpus=[spec["server_gpu"]], port=port, host="127.0.0.1",
+                                  gpu_memory_utilization=0.5, max_model_len=1024)
+    log = Path(spec["scratch"]) / "vllm_server.log"
+    started = time.perf_counter()
+    # `vllm serve ...` as TRL's build_command starts it (the GPU build's CLI module); in this child's process
+    # group, so that the parent's kill_group ends it too
+    argv = [sys.executable, "-m", "vllm.entrypoints.cli.main", *command.argv[1:]]
+    with open(log, "w") as logf:
+        process = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, env={**os.environ, **command.env})
+    try:
+        while True:
+            try:
+                if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if process.poll() is not None:
+                raise RuntimeError(f"vllm serve exited with {process.returncode}: "
+                                   f"{log.read_text(errors='replace')[-1500:]}")
+            time.sleep(1)
+        out["server_start_s"] = time.perf_counter() - started
+        check_server_mode(options, spec["model_dir"])
+        before = server_greedy(url)
+        syncs = out["sync_weights_s"] = []
+        sync = vllm_generation.VLLMGeneration.sync_weights
+
+        def timed(self):
+            t = time.perf_counter()
+            sync(self)
+            cuda_sync()
+            syncs.append(time.perf_counter() - t)
+
+        vllm_generation.VLLMGeneration.sync_weights = timed
+        yield
+        out["server_greedy_changed"] = server_greedy(url) != before
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def server_greedy(url: str) -> list[int]:
+    """The server's greedy completion (16 tokens) of one fixed prompt, through TRL's client."""
+    from trl.generation.vllm_client import VLLMClient
+
+    client = VLLMClient(base_url=url, connection_timeout=10)
+    return client.generate(["Lena has 3 apples and buys 2 more."], temperature=0.0, max_tokens=16)["completion_ids"][0]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 # --- child: evaluation sampling -----------------------------------------------------------------------
@@ -738,6 +825,19 @@ def headline(result: dict) -> str:
     return "ok"
 
 
+def server_skip(cuda: bool | None, gpus: int | None, has_vllm: bool) -> str | None:
+    """Why ``grpo/vllm_server`` cannot run here, or None."""
+    if cuda is None:
+        return "not run: the env section failed, so whether this machine has GPUs for server mode is unknown"
+    if not cuda:
+        return SERVER_ON_CPU
+    if not has_vllm:
+        return VLLM_MISSING
+    if (gpus or 0) < 2:
+        return SERVER_ONE_GPU.format(gpus=f"{gpus or 0} GPU")
+    return None
+
+
 def main_parent(args: argparse.Namespace) -> int:
     settings = json.loads(json.dumps(MODES[args.mode]))
     if args.budget_s:
@@ -810,7 +910,13 @@ def main_parent(args: argparse.Namespace) -> int:
                     runner.run(name, "grpo", {**model_spec(size), "grpo": settings["grpo"], "backend": backend},
                                budget)
             elif kind == "grpo_server":
-                runner.skip("grpo/vllm_server", SERVER_NOT_RUN)
+                name = "grpo/vllm_server"
+                reason = server_skip(cuda, env.get("gpu_count"), has_vllm)
+                if reason:
+                    runner.skip(name, reason)
+                elif needs_model(name, first):
+                    runner.run(name, "grpo", {**model_spec(first), "grpo": settings["grpo"], "backend": "vllm_server",
+                                              "server_gpu": 1}, settings["grpo"]["budget_s"]["vllm_server"])
             elif kind == "eval":
                 _, size, backend = item
                 name = f"eval/{size}/{backend}"
