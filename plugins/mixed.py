@@ -19,7 +19,7 @@ from harness.core.hookspecs import TrainContext, TrainResult, hookimpl
 from harness.data.corpora import mix, parse_counts
 from harness.plugins._stages import run_paradigm
 from harness.trainers.common import main_process_only
-from harness.trainers.grpo import GRPOOptions, check_prompts
+from harness.trainers.grpo import GRPOOptions, check_rollout
 
 MIXTURES = ("single", "full")
 
@@ -39,11 +39,13 @@ class Mixed:
     description = "GRPO on a language mixture (e.g. --lang en,zh,de), metrics per language"
     config_class = MixedOptions
 
-    def check(self, config: MixedOptions, *, languages: Sequence[str], train: Sequence[dict], seed: int, **_) -> None:
+    def check(self, config: MixedOptions, *, languages: Sequence[str], train: Sequence[dict], seed: int,
+              **others) -> None:
         """What `harness train` checks before the run directory exists: several languages, a
-        mixture the data has (--language-counts), enough of its prompts for a rollout."""
+        mixture the data has (--language-counts), and GRPO's checks of it (enough of its prompts
+        for a rollout, a vLLM server in server mode)."""
         check_languages(languages)
-        check_prompts(config, len(mixture_records(train, config, languages, seed)[0]))
+        check_rollout(config, train=mixture_records(train, config, languages, seed)[0], **others)
 
     def train(self, context: TrainContext, config: MixedOptions) -> TrainResult:
         check_languages(context.languages)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness.core.config import option
 from harness.core.errors import UserError
@@ -22,7 +24,7 @@ from harness.core.hookspecs import TrainContext, TrainResult, hookimpl
 from harness.core.rundir import atomic_write_text
 from harness.inference import BACKENDS, SamplingSettings, sample
 from harness.plugins._stages import run_paradigm
-from harness.trainers.common import main_process_only
+from harness.trainers.common import is_main_process, main_process_only
 from harness.trainers.sampling import grade_samples
 from harness.trainers.sft import SFTOptions
 
@@ -117,13 +119,15 @@ class RFT:
         require_sampler(config)
         path = context.output_dir / SAMPLES_FILE
         if context.resume and path.is_file():
-            kept = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            kept = read_samples(path)
             context.log({"event": "rft_samples_reused", "kept": len(kept)})
-        else:
-            # Under a multi-process launch every process samples the same (seeded) data; the
-            # atomic write leaves one whole file whichever finishes last.
+        elif is_main_process():
+            # Under a multi-process launch rank 0 samples (one sampler on one device) and the
+            # other ranks read what it kept.
             kept = self.collect(context, config)
             atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
+        else:
+            kept = read_samples(wait_for_file(path))
         if not kept:
             raise UserError("RFT kept no correct response: the sampler solved none of the training problems "
                             "(sample more per problem, or sample from a stronger --sampler-model)")
@@ -148,6 +152,18 @@ class RFT:
         kept = keep_correct(records, samples, verdicts, config.max_per_problem)
         main_process_only(context.log)(sampling_report(records, verdicts, kept, sampler))
         return kept
+
+
+def read_samples(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def wait_for_file(path: Path, poll_s: float = 2.0) -> Path:
+    """``path`` once rank 0 has written it (atomically: it is whole when it appears). No time
+    limit: sampling may take long, and the launcher stops every rank when rank 0 fails."""
+    while not path.is_file():
+        time.sleep(poll_s)
+    return path
 
 
 def sampling_report(records: Sequence[dict], verdicts: Sequence[Sequence[bool]], kept: Sequence[dict],

@@ -28,8 +28,24 @@ def test_training_command_runs_the_harness_module_on_each_gpu():
     assert argv[:2] == ["accelerate", "launch"]
     assert Path(argv[argv.index("--config_file") + 1]).name == "zero2.yaml"
     assert argv[argv.index("--num_processes") + 1] == "4"
-    assert argv[argv.index("--module") + 1:] == ["harness.cli", "train", "--plugin", "sft", "--lang", "de"]
+    # Each process is told the launch it is part of (its run records it; its checks count 4 processes).
+    assert argv[argv.index("--module") + 1:] == ["harness.cli", "train", "--num-processes", "4", "--strategy", "zero2",
+                                                 "--plugin", "sft", "--lang", "de"]
     assert command.env == {"CUDA_VISIBLE_DEVICES": "0,1,2,3"}
+
+
+def test_cpu_processes_train_in_float32_and_share_the_cores():
+    argv = launch.training_command(["--plugin", "sft"], gpus=[0, 1], strategy="multi_gpu", cpu=True).argv
+    assert argv[argv.index("--mixed_precision") + 1] == "no"  # TRL's config says bf16
+    assert int(argv[argv.index("--num_cpu_threads_per_process") + 1]) >= 1
+    assert launch.training_command(["--plugin", "sft"], gpus=[0, 1], cpu=True).env == {}
+
+
+def test_the_cpu_plan_is_ddp_and_refuses_vllm():
+    [command] = launch.plan(["--plugin", "sft", "--run-dir", "r"], gpus=2, cpu=True)
+    assert Path(command.argv[command.argv.index("--config_file") + 1]).name == "multi_gpu.yaml"
+    with pytest.raises(UserError, match="without vLLM"):
+        launch.plan(["--plugin", "grpo"], gpus=2, cpu=True, vllm="colocate")
 
 
 def test_multi_node_needs_the_main_address():
@@ -58,6 +74,7 @@ def test_server_plan_splits_the_gpus_and_points_training_at_the_server():
     assert server.env["CUDA_VISIBLE_DEVICES"] == "0,1" and server.argv[2] == "Qwen/Qwen2.5-3B"  # alias resolved
     assert trainer.env == {"CUDA_VISIBLE_DEVICES": "2,3,4,5,6,7"}
     tail = trainer.argv[trainer.argv.index("train") + 1:]
+    assert tail[:4] == ["--num-processes", "6", "--strategy", "zero3"]
     assert tail[-8:] == ["--run-dir", "runs/x", "--use-vllm", "true", "--vllm-mode", "server",
                          "--vllm-server-url", "http://localhost:8001"]
 
@@ -83,7 +100,8 @@ def test_main_prints_shell_lines(capsys):
     assert launch.main(["--gpus", "2", "--strategy", "fsdp2", "--", "--plugin", "sft", "--run-dir", "r"]) == 0
     (line,) = capsys.readouterr().out.strip().splitlines()
     assert line.startswith("CUDA_VISIBLE_DEVICES=0,1 accelerate launch --config_file ")
-    assert line.endswith("fsdp2.yaml --num_processes 2 --module harness.cli train --plugin sft --run-dir r")
+    assert line.endswith("fsdp2.yaml --num_processes 2 --module harness.cli train --num-processes 2 --strategy fsdp2 "
+                         "--plugin sft --run-dir r")
 
 
 def _own_registry(tmp_path) -> Path:
@@ -110,4 +128,57 @@ def test_launch_main_takes_registry(tmp_path, capsys):
     assert launch.main(argv) == 0
     server, trainer = capsys.readouterr().out.strip().splitlines()
     assert "vllm serve org/my-model" in server
-    assert f"--module harness.cli --registry {registry} train --model mine" in trainer
+    assert f"--module harness.cli --registry {registry} train --num-processes 1 --strategy zero2 --model mine" in trainer
+
+
+# DeepSpeed runs on GPUs only; what it is handed is built here as accelerate and transformers build it.
+DEEPSPEED_TOP_KEYS = {"train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps",
+                      "zero_optimization", "gradient_clipping", "steps_per_print", "bf16", "fp16", "optimizer",
+                      "scheduler"}  # DeepSpeed's config keys (deepspeed/runtime/constants.py) these configs use
+
+
+def _paper_arguments(paradigm: str, processes: int):
+    if paradigm == "sft":
+        from harness.trainers.sft import SFTOptions, sft_arguments
+
+        return sft_arguments(SFTOptions(micro_batch_size=2), "/tmp/unused", processes=processes), 32
+    from harness.trainers.grpo import GRPOOptions, grpo_arguments
+
+    return grpo_arguments(GRPOOptions(), "/tmp/unused", processes=processes), 512 * 8 // 2
+
+
+@pytest.mark.parametrize("strategy", ["zero1", "zero2", "zero3"])
+@pytest.mark.parametrize("paradigm", ["sft", "grpo"])
+def test_the_deepspeed_config_holds_the_batch_of_the_study(strategy, paradigm):
+    arguments, per_update = _paper_arguments(paradigm, 8)
+    config = launch.deepspeed_config(strategy, arguments, processes=8)
+    assert set(config) <= DEEPSPEED_TOP_KEYS
+    assert config["zero_optimization"]["stage"] == int(strategy[-1])
+    micro, accumulation = config["train_micro_batch_size_per_gpu"], config["gradient_accumulation_steps"]
+    assert (micro, accumulation) == (arguments.per_device_train_batch_size, arguments.gradient_accumulation_steps)
+    # DeepSpeed's own rule: train_batch_size = micro-batch × accumulation × processes, here one update's batch.
+    assert config["train_batch_size"] == micro * accumulation * 8 == per_update
+    assert accumulation > 1  # the case TRL's zero1.yaml (gradient_accumulation_steps: 1) would refuse
+    assert config["gradient_clipping"] == arguments.max_grad_norm and config["bf16"] == {"enabled": True}
+    assert "auto" not in json.dumps(config)
+    if strategy == "zero3":  # the final model is saved whole, not as shards
+        assert config["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] is True
+
+
+def test_the_training_processes_leave_accumulation_to_the_trainer(monkeypatch):
+    from harness.trainers.common import accumulation_for_deepspeed
+
+    settings = launch.accelerate_config("zero1").read_text()
+    assert "gradient_accumulation_steps: 1" in settings  # what accelerate would pass on
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
+    monkeypatch.setenv("ACCELERATE_GRADIENT_ACCUMULATION_STEPS", "1")
+    accumulation_for_deepspeed()
+    import os
+
+    assert os.environ["ACCELERATE_GRADIENT_ACCUMULATION_STEPS"] == "auto"
+
+
+def test_a_deepspeed_config_is_only_for_zero_strategies():
+    arguments, _ = _paper_arguments("sft", 8)
+    with pytest.raises(UserError, match="not DeepSpeed"):
+        launch.deepspeed_config("fsdp2", arguments, processes=8)

@@ -6,6 +6,8 @@ on a CPU, so :func:`device_arguments` decides them from the hardware, once, for 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import os
@@ -30,9 +32,25 @@ class Outcome:
     metrics: dict[str, float]
 
 
+_PLANNED = contextvars.ContextVar("planned_processes", default=None)
+
+
 def world_size() -> int:
-    """Processes taking part in training (``accelerate launch`` / ``torchrun`` set WORLD_SIZE)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
+    """Processes taking part in training: inside a launch, WORLD_SIZE (``accelerate launch`` and
+    ``torchrun`` set it); before one, the processes it will start (:func:`planned_processes`), so
+    that the batch arithmetic is checked before anything is launched."""
+    return _PLANNED.get() or int(os.environ.get("WORLD_SIZE", "1"))
+
+
+@contextlib.contextmanager
+def planned_processes(processes: int):
+    """Within the block, :func:`world_size` is ``processes`` (the checks of ``harness train
+    --num-processes N``, which run in the process that launches the N)."""
+    token = _PLANNED.set(processes)
+    try:
+        yield
+    finally:
+        _PLANNED.reset(token)
 
 
 def is_main_process() -> bool:
@@ -53,6 +71,15 @@ def device_arguments(*, gradient_checkpointing: bool) -> dict[str, Any]:
 
     bf16 = bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
     return {"bf16": bf16, "gradient_checkpointing": gradient_checkpointing}
+
+
+def accumulation_for_deepspeed() -> None:
+    """Under a DeepSpeed launch, the trainer's gradient accumulation is DeepSpeed's: accelerate
+    passes a config file's ``gradient_accumulation_steps`` (TRL's zero1.yaml says 1) to the
+    processes as ACCELERATE_GRADIENT_ACCUMULATION_STEPS, and transformers refuses a DeepSpeed
+    value that differs from the training arguments'. ``auto`` lets transformers fill it in."""
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
+        os.environ["ACCELERATE_GRADIENT_ACCUMULATION_STEPS"] = "auto"
 
 
 def accumulation_steps(batch_size: int, micro_batch_size: int, processes: int | None = None,
@@ -128,9 +155,26 @@ def resume_point(output_dir: Path, resume: bool, log_fn) -> str | None:
     log_fn({"event": "resume", "checkpoint": checkpoint, "resume_step": checkpoint_step(checkpoint)})
     if checkpoint:
         log.info("resuming from %s", checkpoint)
+        if world_size() > 1 and on_cpu():
+            _restorable_to_cpu_index()
     else:
         log.info("no checkpoint under %s: starting from scratch", Path(output_dir) / CHECKPOINTS)
     return checkpoint
+
+
+def _restorable_to_cpu_index() -> None:
+    """Let ``torch.load`` restore a checkpoint to ``cpu:0``. Each process of a CPU launch has the
+    device ``cpu:0`` (accelerate's PartialState.set_device), and transformers resumes the optimizer
+    of a multi-process run with ``map_location=args.device`` (Trainer._load_optimizer_and_scheduler);
+    torch 2.13's deserializers know ``cpu`` but not ``cpu:N`` ("don't know how to restore data
+    location"). CPU memory is one device whatever its index: the storage is used as it is."""
+    import torch.serialization
+
+    if getattr(_restorable_to_cpu_index, "done", False):
+        return
+    torch.serialization.register_package(
+        11, lambda obj: None, lambda obj, location: obj if str(location).startswith("cpu:") else None)
+    _restorable_to_cpu_index.done = True
 
 
 def save_final(trainer, output_dir: Path) -> Path:

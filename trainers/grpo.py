@@ -94,6 +94,9 @@ class GRPOOptions(TrainOptions):
                                                 source="TRL default", gt=0, le=1)
     log_completions: bool = option(False, help="Print a sample of prompts and completions at each log.",
                                    source="TRL default")
+    log_rollout_prompts: bool = option(False, help="Record the prompts each process drew in each rollout (event "
+                                                   "rollout_prompts in metrics.jsonl).",
+                                       source="harness choice: a check of the data split, off for long runs")
 
     def check(self) -> None:
         """The shared rules, then a rollout's batch arithmetic (:func:`rollout_batching`, as
@@ -126,10 +129,17 @@ def check_prompts(options: GRPOOptions, prompts: int) -> None:
                         f"got {prompts}; lower --prompts-per-rollout or train on more problems")
 
 
-def check_rollout(config: GRPOOptions, *, train: Sequence[dict], **_: Any) -> None:
+def check_rollout(config: GRPOOptions, *, train: Sequence[dict], model: str | None = None,
+                  resolve_model: Callable[[str], str] | None = None, **_: Any) -> None:
     """A GRPO-based paradigm's ``check`` (before the run directory exists): enough prompts for one
-    rollout."""
+    rollout; in vLLM server mode, a server that answers, serves the model training starts from
+    (``model``, resolved, where the command passes it) and takes weight updates, and a trainer
+    that can send them (:func:`harness.trainers.vllm_server.check_server_mode`)."""
     check_prompts(config, len(train))
+    if config.use_vllm and config.vllm_mode == "server":
+        from harness.trainers.vllm_server import check_server_mode
+
+        check_server_mode(config, resolve_model(model) if model and resolve_model else model)
 
 
 def rollout_batching(prompts_per_rollout: int, num_generations: int, micro_batch_size: int,
@@ -192,7 +202,9 @@ def _vllm_arguments(options: GRPOOptions, cpu: bool) -> dict[str, Any]:
         raise unknown("vllm_mode", options.vllm_mode, VLLM_MODES)
     settings: dict[str, Any] = {"use_vllm": True, "vllm_mode": options.vllm_mode}
     if options.vllm_mode == "server":
-        settings["vllm_server_base_url"] = options.vllm_server_url or None
+        from harness.trainers.vllm_server import server_url
+
+        settings["vllm_server_base_url"] = server_url(options)  # the URL check_rollout asked
     else:
         settings["vllm_gpu_memory_utilization"] = options.vllm_gpu_memory_utilization
         settings["vllm_max_model_length"] = options.max_prompt_length + options.max_completion_length
@@ -250,6 +262,26 @@ def reward_function(name: str, rewards: Mapping[str, Any] | None) -> Callable:
     return getattr(rewards[name], "fn", rewards[name])
 
 
+def prompts_recorded(reward: Callable, log_fn: Callable[[dict], None]) -> Callable:
+    """``reward``, which also records the prompt ids of each rollout, per process: TRL calls the
+    reward functions once per rollout on every process, each with its share of the completions
+    (a prompt once per completion), so the prompts gathered here show how a rollout was split. A
+    prompt is ``lang:id`` (parallel corpora give a problem one id in every language)."""
+    from accelerate.utils import gather_object
+
+    def recorded(prompts, completions, **columns):
+        mine = [f"{lang}:{id_}" for lang, id_ in zip(columns["lang"], columns["id"])]
+        by_process = gather_object([mine])  # a collective: every process calls it
+        state = columns.get("trainer_state")
+        # The first optimizer step this rollout feeds: a resume rewinds the log past the rollouts it redoes.
+        step = state.global_step + 1 if state is not None else None
+        log_fn({"event": "rollout_prompts", "step": step, "by_process": by_process})
+        return reward(prompts=prompts, completions=completions, **columns)
+
+    recorded.__name__ = recorded.__qualname__ = reward.__name__
+    return recorded
+
+
 # --- training ------------------------------------------------------------------------------------
 
 
@@ -287,6 +319,8 @@ def train_grpo(
                                      max_prompt_length=options.max_prompt_length)
     log_fn({"event": "data", "prompts": len(dataset), "too_long": too_long})
     check_prompts(options, len(dataset))  # the paradigms check the records before the run; some prompts are too long
+    if options.log_rollout_prompts:
+        reward_funcs = [prompts_recorded(reward_funcs[0], log_fn), *reward_funcs[1:]]
     if options.use_vllm and on_cpu():
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     trainer = GRPOTrainer(

@@ -126,6 +126,7 @@ def override(name: str, default: Any, source: str, help: str = "") -> Any:
 def training_arguments(options: TrainOptions, output_dir: Path, *, seed: int) -> dict[str, Any]:
     """The keywords of TRL's ``SFTConfig``/``GRPOConfig`` that ``options``' shared fields set, with
     checkpoints under ``output_dir/checkpoints``."""
+    common.accumulation_for_deepspeed()  # before the arguments make accelerate's DeepSpeed plugin
     return {
         "output_dir": str(Path(output_dir) / common.CHECKPOINTS),
         "learning_rate": options.learning_rate,
@@ -143,6 +144,9 @@ def training_arguments(options: TrainOptions, output_dir: Path, *, seed: int) ->
         "disable_tqdm": True,
         "seed": seed,
         "data_seed": seed,
+        # Every parameter of a causal LM takes part in each forward pass: no search for unused ones
+        # (transformers' default searches, an extra pass over the graph each step under DDP).
+        "ddp_find_unused_parameters": False,
         **common.device_arguments(gradient_checkpointing=options.gradient_checkpointing),
         **liger_arguments(options.use_liger_kernel),
     }

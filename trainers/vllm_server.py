@@ -34,6 +34,7 @@ command asks package metadata for "vllm" before it parses a flag
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -161,18 +162,26 @@ def check_trainer_device() -> None:
                         "init_communicator), and this machine has none; use --vllm-mode colocate, or train on a GPU")
 
 
+def serve_argv(model: str, **settings: Any) -> list[str]:
+    """``vllm serve <model> ...`` with the flags TRL's client needs (NCCL weight transfer,
+    processed logprobs), built by TRL's own ``trl.scripts.vllm_serve.build_command`` from its
+    ``ScriptArguments`` (``settings``: tensor_parallel_size, host, port, ...); the environment
+    needs ``VLLM_SERVER_DEV_MODE=1``."""
+    from trl.scripts.vllm_serve import ScriptArguments, build_command
+
+    argv = build_command(ScriptArguments(model=model, **settings))
+    return ["vllm", *argv[argv.index("serve"):]]  # TRL starts it as `python -m vllm.entrypoints.cli.main`
+
+
 def serve_line(model: str, url: str) -> str:
     """The shell line that starts the server ``url`` names, serving ``model``, as TRL expects it
-    (:func:`harness.train.launch.vllm_server_command`), with this machine's ``vllm`` command. It
-    binds to 127.0.0.1 for a loopback URL: the dev-mode endpoints let anyone who reaches the port
-    replace the weights."""
-    from harness.train.launch import Command, vllm_server_command
-
+    (:func:`serve_argv`), with this machine's ``vllm`` command. It binds to 127.0.0.1 for a
+    loopback URL: the dev-mode endpoints let anyone who reaches the port replace the weights."""
     parts = urlsplit(url)
     host = "127.0.0.1" if parts.hostname in LOOPBACK else "0.0.0.0"
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    command = vllm_server_command(model, gpus=[0], port=port, host=host)
-    return Command([*vllm_cli(), *command.argv[1:]], {"VLLM_SERVER_DEV_MODE": "1"}).shell()
+    argv = serve_argv(model, tensor_parallel_size=1, host=host, port=port)
+    return "VLLM_SERVER_DEV_MODE=1 " + shlex.join([*vllm_cli(), *argv[1:]])
 
 
 def vllm_cli() -> list[str]:

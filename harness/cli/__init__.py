@@ -13,7 +13,7 @@ import warnings
 # Each adds its commands to the app; this order is the order of `harness --help`.
 from harness.cli import listing, train, evaluate, probe, report, corpus, experiment  # noqa: F401, I001
 from harness.cli.common import app, err_console
-from harness.core.errors import UserError, machine_says_no
+from harness.core.errors import ReportedFailure, UserError, machine_says_no
 from harness.core.rundir import Terminated
 
 # What typer (its own copy of click) raises for a flag it cannot parse, with standalone_mode off.
@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         if debug:
             traceback.print_exc()
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except ReportedFailure as exc:
         err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

@@ -52,6 +52,8 @@ def train(
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML recipe, or a run's config.yaml to replay it.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     run_dir: Annotated[Optional[Path], typer.Option(help="Run directory (default: a new one under runs/).")] = None,
+    num_processes: Annotated[int, typer.Option("--num-processes", help="Training processes on this machine, under accelerate (DDP over gloo on CPUs); batch sizes stay global.")] = 1,
+    strategy: Annotated[str, typer.Option(help="With --num-processes: TRL's accelerate config: multi_gpu (DDP), fsdp1, fsdp2, zero1-3 (DeepSpeed, GPUs only).")] = "multi_gpu",
     resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False,
     overwrite: Annotated[bool, typer.Option(help=OVERWRITE_HELP)] = False,
     show_help: Annotated[bool, typer.Option("--help", "-h", help="Show this help; with --plugin, its options.")] = False,
@@ -73,6 +75,7 @@ def train(
     run_training(TrainRequest(
         plugin=plugin, languages=lang, model=model, data=data, data_dir=data_dir,
         num_problems=num_problems, recipe=config, seed=seed, run_dir=run_dir, mode=mode,
+        num_processes=num_processes, strategy=strategy,
         plugin_args=list(ctx.args),
         given={given.get(n, n) for n in typed_flags(ctx, "plugin", "lang", "model", "data", "data_dir", "num_problems", "seed")},
     ), catalog=loaded_catalog(), registry=loaded_registry(), console=console)

@@ -14,6 +14,15 @@ class UserError(Exception):
     exit_code = 2
 
 
+class ReportedFailure(Exception):
+    """A failure that processes this command started have reported in full (their tracebacks are
+    above): the CLI adds one sentence and exits with ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code or 1
+
+
 def did_you_mean(name: str, choices: Iterable[str], list_all: bool = True) -> str:
     """'; did you mean 'x'?' for the closest valid name, else a list of the valid names (or, with
     ``list_all=False``, for choices too many to list, nothing)."""

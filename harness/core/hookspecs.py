@@ -236,7 +236,7 @@ class Paradigm(Protocol):
 
     def train(self, context: TrainContext, config: Any) -> TrainResult: ...
 
-    # Optional: ``check(config, *, languages, train, seed, resolve_model, **_)`` raises a UserError
+    # Optional: ``check(config, *, languages, train, seed, model, resolve_model, **_)`` raises a UserError
     # for settings this paradigm cannot train with on this data (too few prompts for one rollout, a
     # missing --sampler-model); called before the run directory is made. Accept ``**_``: arguments
     # are only ever added.

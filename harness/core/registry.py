@@ -339,6 +339,11 @@ def _cell_reference(validator: _Validator, paradigm: Any, paradigms: list[str], 
                              f"{did_you_mean(str(paradigm), paradigms)}")
 
 
+# Keys of a training cell's train_args that say how `harness train` runs, not what the paradigm does
+# (the command checks the strategy's name).
+TRAIN_COMMAND_SETTINGS = ("num_processes", "strategy")
+
+
 def _check_settings(validator: _Validator, reg: Registry, paradigm: str, settings: dict[str, tuple[Any, int]],
                     types: bool = True) -> None:
     """Settings of a paradigm's training cells against its plugin's configuration fields."""
@@ -352,8 +357,13 @@ def _check_settings(validator: _Validator, reg: Registry, paradigm: str, setting
     config_class = validator.plugins[plugin].config_class
     valid = [f.name for f in fields(config_class)]
     for key, (value, line) in settings.items():
+        if key in TRAIN_COMMAND_SETTINGS:
+            if types and key == "num_processes" and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise validator.fail(line, f"num_processes must be a whole number >= 1, got {value!r}")
+            continue
         if key not in valid:
-            raise validator.fail(line, f"unknown {plugin} setting {key!r}{did_you_mean(key, valid)}")
+            raise validator.fail(line, f"unknown {plugin} setting {key!r}"
+                                       f"{did_you_mean(key, [*valid, *TRAIN_COMMAND_SETTINGS])}")
         if types:
             validator.check_type(config_class, key, value, line)
 

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.core.errors import UserError, unknown
 
@@ -56,19 +57,83 @@ def accelerate_config(strategy: str) -> Path:
     return path
 
 
+def deepspeed_config(strategy: str, arguments: Any, processes: int) -> dict[str, Any]:
+    """The DeepSpeed configuration a launch with ``strategy`` (zero1-3) hands DeepSpeed for a
+    trainer's ``arguments`` (an SFTConfig/GRPOConfig) on ``processes`` processes, built as
+    accelerate and transformers build it: accelerate's DeepSpeedPlugin from TRL's config file,
+    then transformers' fill of its ``auto`` values from the arguments. Left ``auto`` are only the
+    sizes transformers derives from the model later (ZeRO-3 buckets). DeepSpeed itself (GPU-only)
+    is not needed to build it, so CI checks it (tests/test_launch.py)."""
+    import yaml
+    from accelerate.utils import DeepSpeedPlugin
+    from accelerate.utils.deepspeed import HfDeepSpeedConfig
+    from transformers.integrations.deepspeed import HfTrainerDeepSpeedConfig
+
+    settings = yaml.safe_load(accelerate_config(strategy).read_text(encoding="utf-8"))
+    if settings.get("distributed_type") != "DEEPSPEED":
+        raise UserError(f"strategy {strategy} is not DeepSpeed (zero1, zero2, zero3 are)")
+    ds = settings["deepspeed_config"]
+    fields = set(DeepSpeedPlugin.__dataclass_fields__)
+    given = {k: v for k, v in ds.items() if k in fields and k != "gradient_accumulation_steps"}
+    # TRL's zero1.yaml pins gradient_accumulation_steps: 1, which contradicts any accumulation; the
+    # training processes leave it to the trainer (trainers/common.accumulation_for_deepspeed).
+    plugin = DeepSpeedPlugin(**given, gradient_accumulation_steps="auto", gradient_clipping="auto")
+
+    class Filled(HfDeepSpeedConfig):  # transformers' filling, without its check that DeepSpeed is installed
+        fill_match = HfTrainerDeepSpeedConfig.fill_match
+        fill_only = HfTrainerDeepSpeedConfig.fill_only
+        trainer_config_process = HfTrainerDeepSpeedConfig.trainer_config_process
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.mismatches, self._dtype = [], None
+
+    config = Filled(plugin.deepspeed_config)
+    mixed = settings.get("mixed_precision")
+    view = _Arguments(arguments, world_size=processes, bf16=mixed == "bf16", fp16=mixed == "fp16")
+    config.fill_match("bf16.enabled", view.bf16, "mixed_precision")  # accelerate adds the section at launch
+    config.config.setdefault("bf16", {"enabled": view.bf16})
+    config.trainer_config_process(view)
+    if config.mismatches:
+        raise UserError("the DeepSpeed config contradicts the training arguments: " + "; ".join(config.mismatches))
+    return config.config
+
+
+class _Arguments:
+    """Training arguments as the processes of a launch see them (their world size, the launch's
+    precision), read through to the arguments built here."""
+
+    def __init__(self, arguments: Any, **seen: Any):
+        self._arguments, self._seen = arguments, seen
+
+    def __getattr__(self, name: str) -> Any:
+        return self._seen[name] if name in self._seen else getattr(self._arguments, name)
+
+
 def _devices(gpus: Sequence[int]) -> dict[str, str]:
     return {"CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in gpus)}
 
 
 def training_command(train_args: Sequence[str], *, gpus: Sequence[int], strategy: str = "zero2",
                      main_process_port: int | None = None, num_machines: int = 1, machine_rank: int = 0,
-                     main_process_ip: str | None = None, registry: Path | None = None) -> Command:
+                     main_process_ip: str | None = None, registry: Path | None = None, cpu: bool = False) -> Command:
     """``accelerate launch`` of ``harness [--registry R] train <train_args>`` on ``gpus`` (one
-    process each)."""
+    process each); with ``cpu``, one CPU process per entry of ``gpus`` (DDP over gloo: accelerate
+    finds no GPU), in float32 (TRL's configs ask for bf16), the cores shared out."""
     if not gpus:
         raise UserError("training needs at least one GPU")
-    argv = ["accelerate", "launch", "--config_file", str(accelerate_config(strategy)),
-            "--num_processes", str(len(gpus) * num_machines)]
+    argv = ["accelerate", "launch", "--config_file", str(accelerate_config(strategy))]
+    if cpu:
+        import os
+
+        threads = max(1, (os.cpu_count() or 1) // len(gpus))
+        argv += ["--mixed_precision", "no", "--num_cpu_threads_per_process", str(threads)]
+        if strategy == "fsdp1":
+            # accelerate 1.16 refuses FSDP1's sync_module_states on CPUs (utils/dataclasses.py,
+            # FullyShardedDataParallelPlugin.__post_init__), and TRL's fsdp1.yaml asks for it and for
+            # the RAM-efficient loading that needs it; every process loads the same weights anyway.
+            argv += ["--fsdp_sync_module_states", "false", "--fsdp_cpu_ram_efficient_loading", "false"]
+    argv += ["--num_processes", str(len(gpus) * num_machines)]
     if num_machines > 1:
         if not main_process_ip:
             raise UserError("multi-node training needs the main machine's address (main_process_ip)")
@@ -76,19 +141,23 @@ def training_command(train_args: Sequence[str], *, gpus: Sequence[int], strategy
                  "--main_process_ip", main_process_ip]
     if main_process_port is not None:
         argv += ["--main_process_port", str(main_process_port)]
+    if _option(train_args, "--num-processes") is None:  # each process knows the launch it is part of
+        train_args = ["--num-processes", str(len(gpus) * num_machines), "--strategy", strategy, *train_args]
     argv += ["--module", "harness.cli", *(["--registry", str(registry)] if registry else []), "train", *train_args]
-    return Command(argv, _devices(gpus))
+    return Command(argv, {} if cpu else _devices(gpus))
 
 
-def vllm_server_command(model: str, *, gpus: Sequence[int], port: int = 8000, host: str = "0.0.0.0",
+def vllm_server_command(model: str, *, gpus: Sequence[int], port: int = 8000, host: str = "127.0.0.1",
                         gpu_memory_utilization: float = 0.9, max_model_len: int | None = None) -> Command:
-    """The vLLM server GRPO's server mode talks to, on ``gpus`` (tensor parallel over them)."""
-    from trl.scripts.vllm_serve import ScriptArguments, build_command
+    """The vLLM server GRPO's server mode talks to, on ``gpus`` (tensor parallel over them).
 
-    args = ScriptArguments(model=model, tensor_parallel_size=len(gpus), host=host, port=port,
-                           gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len)
-    argv = build_command(args)
-    argv = ["vllm", *argv[argv.index("serve"):]]  # TRL starts it as `python -m vllm.entrypoints.cli.main`
+    It listens on 127.0.0.1 unless told otherwise (TRL's default is 0.0.0.0): with
+    ``VLLM_SERVER_DEV_MODE=1`` it answers ``/update_weights`` and ``/collective_rpc`` (any worker
+    method by name) to whoever reaches the port, and training on the same machine needs no more."""
+    from harness.trainers.vllm_server import serve_argv
+
+    argv = serve_argv(model, tensor_parallel_size=len(gpus), host=host, port=port,
+                      gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len)
     return Command(argv, {**_devices(gpus), "VLLM_SERVER_DEV_MODE": "1"}, background=True)
 
 
@@ -101,17 +170,21 @@ def _option(args: Sequence[str], name: str) -> str | None:
     return None
 
 
-def plan(train_args: Sequence[str], *, gpus: int, strategy: str = "zero2", vllm: str = "none",
+def plan(train_args: Sequence[str], *, gpus: int, strategy: str | None = None, vllm: str = "none",
          vllm_gpus: int = 1, port: int = 8000, model: str | None = None,
-         registry: Path | None = None) -> list[Command]:
-    """The commands that run ``harness train <train_args>`` on ``gpus`` GPUs of one machine;
+         registry: Path | None = None, cpu: bool = False) -> list[Command]:
+    """The commands that run ``harness train <train_args>`` on ``gpus`` GPUs of one machine (with
+    ``cpu``: as ``gpus`` CPU processes, what ``harness train --num-processes`` starts);
     ``registry`` (default: ``$HARNESS_REGISTRY``, else the packaged one) resolves the model alias
     here and is passed on to every training process."""
     if vllm not in VLLM_MODES:
         raise unknown("vLLM mode", vllm, VLLM_MODES)
     train_args = with_run_dir(train_args)
+    strategy = strategy or ("multi_gpu" if cpu else "zero2")
+    if cpu and vllm != "none":
+        raise UserError("--cpu launches train without vLLM (on a CPU, harness train --use-vllm runs in one process)")
     if vllm == "none":
-        return [training_command(train_args, gpus=range(gpus), strategy=strategy, registry=registry)]
+        return [training_command(train_args, gpus=range(gpus), strategy=strategy, registry=registry, cpu=cpu)]
     if vllm == "colocate":
         return [training_command([*train_args, "--use-vllm", "true", "--vllm-mode", "colocate"],
                                  gpus=range(gpus), strategy=strategy, registry=registry)]
@@ -155,15 +228,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.train.launch",
                                      description="Print the commands that run `harness train ARGS` on several GPUs.")
     parser.add_argument("--gpus", type=int, required=True, help="GPUs on this machine.")
-    parser.add_argument("--strategy", default="zero2", choices=STRATEGIES, help="TRL accelerate config.")
+    parser.add_argument("--strategy", choices=STRATEGIES, help="TRL accelerate config (default: zero2; with --cpu, "
+                                                                 "multi_gpu, which is DDP).")
     parser.add_argument("--vllm", default="none", choices=VLLM_MODES, help="vLLM rollouts: none, colocate or server.")
     parser.add_argument("--vllm-gpus", type=int, default=1, help="Server mode: GPUs given to vLLM.")
     parser.add_argument("--port", type=int, default=8000, help="Server mode: port of the vLLM server.")
     parser.add_argument("--registry", type=Path, help="Use this registry.yaml (as `harness --registry`).")
+    parser.add_argument("--cpu", action="store_true",
+                        help="Start --gpus CPU processes instead (DDP over gloo, float32), as harness train "
+                             "--num-processes does.")
     args = parser.parse_args(own)
     try:
         commands = plan(train_args, gpus=args.gpus, strategy=args.strategy, vllm=args.vllm,
-                        vllm_gpus=args.vllm_gpus, port=args.port, registry=args.registry)
+                        vllm_gpus=args.vllm_gpus, port=args.port, registry=args.registry, cpu=args.cpu)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

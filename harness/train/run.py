@@ -9,6 +9,7 @@ runs/X/config.yaml`` replays run X into a new run directory.
 from __future__ import annotations
 
 import logging
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,19 @@ from rich.console import Console
 
 from harness.core.config import (SEED_MAX, as_dict, build_config, check_fields, check_value, coerce, fields,
                                  flag_name, option)
-from harness.core.errors import UserError, did_you_mean, unknown
+from harness.core.errors import ReportedFailure, UserError, did_you_mean, unknown
 from harness.core.hookspecs import TrainContext, TrainResult
 from harness.core.literals import checked_languages
 from harness.core.plugins import Catalog
 from harness.core.registry import Registry
-from harness.core.rundir import CONFIG, METRICS, RESULT, RunDir, check_reuse, hash_records, run_lifecycle
+from harness.core.rundir import (CONFIG, METRICS, RESULT, RunDir, Terminated, check_reuse, hash_records,
+                                 run_lifecycle)
 from harness.data.corpora import find_corpus, language_counts
+from harness.inference import on_cpu
 from harness.inference.models import context_length, resolve_model
+from harness.train import processes as launch_processes
+from harness.train.launch import STRATEGIES
+from harness.trainers import common
 
 log = logging.getLogger("harness.train")
 
@@ -57,6 +63,10 @@ class TrainRequest:
     run_dir: Path | None = option(None, help="Run directory (default: a new one under runs/).")
     mode: str = option("new", help="How to treat an existing --run-dir: new (refuse), resume or overwrite.",
                        choices=MODES)
+    num_processes: int = option(1, help="Training processes on this machine, under accelerate (DDP over gloo on "
+                                        "CPUs); batch sizes stay global.", ge=1, le=1024)
+    strategy: str = option("multi_gpu", help="With --num-processes: TRL's accelerate config (multi_gpu: DDP; "
+                                             "fsdp1, fsdp2; zero1-3: DeepSpeed, GPUs only).", choices=STRATEGIES)
     plugin_args: list[str] = option([], help="The paradigm's own options, as flags.")
     given: set[str] = option(set(), help="The request fields the user set on the command line (they beat a "
                                          "replayed run config).")
@@ -185,7 +195,10 @@ def run_training(req: TrainRequest, *, catalog: Catalog, registry: Registry, con
     """Every check comes before the run directory exists: the request's values, the paradigm's
     settings (their bounds and cross-field rules, in build_config), the reward, the data, the
     paradigm's own checks of them (its ``check`` method, where it has one), the model and the
-    lengths it takes; a refused command leaves nothing behind."""
+    lengths it takes; a refused command leaves nothing behind.
+
+    With ``--num-processes N`` the checks count N processes, and the training then runs as N
+    processes (:mod:`harness.train.processes`), each of which comes back here."""
     check_fields(req, name=request_flag)
     settings = apply_recipe(req, read_recipe(req.recipe), req.recipe)
     if not req.plugin:
@@ -196,13 +209,17 @@ def run_training(req: TrainRequest, *, catalog: Catalog, registry: Registry, con
     paradigm = catalog.paradigms[plugin]
     languages = parse_languages(req.languages, registry)
     req.languages = languages
+    processes = launch_processes.check_processes(req.num_processes, req.strategy, cpu=on_cpu())
     # The model's sizes beat the recipe's paper-scale defaults; a recipe file and flags beat both (and
     # own what they state, so a micro-batch the user gave is never the alias's to fit).
-    # build_config checks each value's bounds and the class's cross-field rules (its check()).
-    config = build_config(
-        paradigm.config_class, defaults, model_defaults(registry, req.model, paradigm.config_class), settings,
-        args=req.plugin_args, where=[defaults_where, f"train_defaults of model {req.model!r}", str(req.recipe or "")],
-    )
+    # build_config checks each value's bounds and the class's cross-field rules (its check()), the
+    # batch arithmetic over the processes that will train.
+    with common.planned_processes(processes):
+        config = build_config(
+            paradigm.config_class, defaults, model_defaults(registry, req.model, paradigm.config_class), settings,
+            args=req.plugin_args,
+            where=[defaults_where, f"train_defaults of model {req.model!r}", str(req.recipe or "")],
+        )
     reward = getattr(config, "reward", None)
     if isinstance(reward, str) and catalog.rewards and reward not in catalog.rewards:
         raise unknown("reward", reward, catalog.rewards)
@@ -213,15 +230,22 @@ def run_training(req: TrainRequest, *, catalog: Catalog, registry: Registry, con
     heldout = corpus.load(languages, split="test", seed=req.seed, data_dir=req.data_dir) if corpus.held_out else []
     paradigm_check = getattr(paradigm, "check", None)
     if callable(paradigm_check):  # a paradigm's checks of its settings against the data (optional)
-        paradigm_check(config, languages=languages, train=train, seed=req.seed,
+        paradigm_check(config, languages=languages, train=train, seed=req.seed, model=req.model,
                        resolve_model=lambda spec: resolve_model(spec, registry))
     if req.resume and req.run_dir is not None:
         # The run's model reference is compared as given, before resolving (which may build a model).
         check_resume_settings(req.run_dir, run_config(req, plugin, "", config))
-    check_reuse(req.run_dir, req.mode)  # before the model is built or loaded
+    if common.is_main_process():  # (the other ranks of a launch would find rank 0's run directory)
+        check_reuse(req.run_dir, req.mode)  # before the model is built or loaded
     model = resolve_model(req.model, registry)
     check_lengths(config, model)
+    if processes > 1 and launch_processes.launched_processes() == 1:
+        return _launch(req, processes, registry=registry, console=console)
 
+    if not common.is_main_process():  # a rank of a launch other than 0: it trains, rank 0 records
+        _wait_for_rank_zero()
+        context = _context(req, catalog, registry, model, languages, train, heldout, Path(req.run_dir), log=None)
+        return paradigm.train(context, config)
     with run_lifecycle(
         "train", f"{req.plugin}-{'-'.join(languages)}", path=req.run_dir, mode=req.mode,
         config=run_config(req, plugin, model, config), seed=req.seed,
@@ -229,24 +253,95 @@ def run_training(req: TrainRequest, *, catalog: Catalog, registry: Registry, con
         language_counts={"train": language_counts(train), "heldout": language_counts(heldout) if heldout else {}},
         # Readings of the study that change what a run is, kept where a reader of runs looks first.
         **{k: getattr(config, k) for k in ("mixture", "sampler_model") if hasattr(config, k)},
+        **({"processes": processes, "strategy": req.strategy} if processes > 1 else {}),
     ) as run:
-        context = TrainContext(
-            model=model, languages=languages, datasets={"train": train, "eval": heldout},
-            output_dir=run.path, seed=req.seed, log=run.append_metrics, resume=req.resume,
-            paradigms=catalog.paradigms, registry=registry, rewards=catalog.rewards,
-            resolve_model=lambda spec: resolve_model(spec, registry),
-        )
+        if processes > 1:
+            _wait_for_rank_zero()  # the run directory exists: the other ranks may write checkpoints into it
+        context = _context(req, catalog, registry, model, languages, train, heldout, run.path, log=run.append_metrics)
         console.print(f"[bold]train[/] {req.plugin} on {', '.join(languages)} from {_shown(req.model, model)} "
-                      f"→ {run.path}", highlight=False, soft_wrap=True)
+                      f"→ {run.path}" + (f" ({processes} processes)" if processes > 1 else ""),
+                      highlight=False, soft_wrap=True)
         log.info("training %s (plugin %s) on %s from %s", req.plugin, plugin, languages, model)
         result = paradigm.train(context, config)
         run.write_json(RESULT, result.to_json(base=run.path))
         _plot_curves(run)
+    _print_result(result, console)
+    return result
+
+
+def _context(req: TrainRequest, catalog: Catalog, registry: Registry, model: str, languages: list[str],
+             train: list[dict], heldout: list[dict], output_dir: Path, log) -> TrainContext:
+    return TrainContext(
+        model=model, languages=languages, datasets={"train": train, "eval": heldout},
+        output_dir=output_dir, seed=req.seed, log=log or (lambda record: None), resume=req.resume,
+        paradigms=catalog.paradigms, registry=registry, rewards=catalog.rewards,
+        resolve_model=lambda spec: resolve_model(spec, registry),
+    )
+
+
+def _print_result(result: TrainResult, console: Console) -> None:
     console.print(f"[green]done[/] final model: {result.model_path}", highlight=False, soft_wrap=True)
     if result.metrics:
         console.print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                for k, v in result.metrics.items()), highlight=False, soft_wrap=True)
-    return result
+
+
+def _wait_for_rank_zero() -> None:
+    """The barrier where the ranks of a launch meet once rank 0 has opened the run directory (it
+    refuses a new run directory that holds anything, such as another rank's first checkpoint).
+    It starts the process group as the trainer's Accelerator will find it."""
+    from accelerate import PartialState
+
+    PartialState(cpu=on_cpu()).wait_for_everyone()
+
+
+def worker_flags(req: TrainRequest, run_dir: Path) -> list[str]:
+    """The request as ``harness train`` flags, for each process of a launch: every field given
+    (the recipe's request keys were applied already), the run directory named."""
+    flags = ["--plugin", req.plugin, "--lang", ",".join(req.languages), "--model", req.model, "--data", req.data,
+             "--seed", str(req.seed), "--run-dir", str(run_dir), "--num-processes", str(req.num_processes),
+             "--strategy", req.strategy]
+    flags += ["--data-dir", req.data_dir] if req.data_dir else []
+    flags += ["--num-problems", str(req.num_problems)] if req.num_problems is not None else []
+    flags += ["--config", str(req.recipe)] if req.recipe else []
+    flags += {"resume": ["--resume"], "overwrite": ["--overwrite"]}.get(req.mode, [])
+    return [*flags, *req.plugin_args]
+
+
+def _launch(req: TrainRequest, processes: int, *, registry: Registry, console: Console) -> TrainResult:
+    """Run the training as ``processes`` processes and answer for them: the run's result when it
+    finished, its error or interruption otherwise (from the manifest rank 0 wrote)."""
+    from harness.train.launch import with_run_dir
+
+    named = with_run_dir(["--plugin", req.plugin, "--lang", ",".join(req.languages)])
+    run_dir = req.run_dir or Path(named[named.index("--run-dir") + 1])
+    argv, env = launch_processes.launch_command(worker_flags(req, run_dir), processes=processes,
+                                                strategy=req.strategy, cpu=on_cpu(), registry=registry.path)
+    console.print(f"[bold]launch[/] {processes} processes ({req.strategy}) → {run_dir}", highlight=False,
+                  soft_wrap=True)
+    log.info("launching: %s", " ".join(argv))
+    code, stop = launch_processes.run_launch(argv, env)
+    manifest = RunDir(run_dir).manifest() if (run_dir / "manifest.json").is_file() else {}
+    status = manifest.get("status")
+    if status == "finished":
+        return read_result(run_dir)  # rank 0 printed it
+    if status == "interrupted" or stop is not None:
+        raise Terminated(getattr(signal, manifest.get("signal") or "", None) or stop or signal.SIGTERM)
+    error = manifest.get("error") or f"the training processes exited with code {code} before rank 0 opened the run"
+    # A refusal inside the training (a UserError, recorded as such) keeps its exit code 2.
+    raise ReportedFailure(f"training failed: {error} (run directory {run_dir})",
+                          UserError.exit_code if error.startswith(f"{UserError.__name__}:") else code)
+
+
+def read_result(run_dir: Path) -> TrainResult:
+    """The TrainResult a finished run recorded (result.json: paths relative to the run)."""
+    from harness.core.files import read_json
+
+    def result(data: dict) -> TrainResult:
+        return TrainResult(model_path=run_dir / data["model_path"], metrics=data.get("metrics") or {},
+                           stages={k: result(v) for k, v in (data.get("stages") or {}).items()})
+
+    return result(read_json(run_dir / RESULT, "run result"))
 
 
 def check_lengths(config: Any, model: str) -> None:
