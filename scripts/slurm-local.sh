@@ -30,6 +30,8 @@ SlurmdSpoolDir=$STATE_DIR/d
 SlurmctldPidFile=$RUN_DIR/slurmctld.pid
 SlurmdPidFile=$RUN_DIR/slurmd.pid
 SlurmctldLogFile=$LOG_DIR/slurmctld.log
+# verbose: the log also names each signal sent to a job (a time limit's warning, a requeue's SIGTERM).
+SlurmctldDebug=verbose
 SlurmdLogFile=$LOG_DIR/slurmd.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -48,6 +50,12 @@ SlurmctldTimeout=30
 SlurmdTimeout=30
 InactiveLimit=0
 KillWait=10
+# A requeued job (a time limit's requeue, tests/test_experiment_slurm.py) starts again once the job
+# credential of its last run has expired: 120 s by default, 10 s is plenty on one machine.
+AuthInfo=cred_expire=10
+# The main scheduler and backfill passes every 5 s (default 60 s, 30 s): a job waiting for its begin
+# time or its turn starts within seconds.
+SchedulerParameters=sched_interval=5,bf_interval=5
 NodeName=$host CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 EOF

@@ -7,12 +7,18 @@
 - :func:`language_tracked` wraps a reward function so that each batch also logs its mean per
   training language (``reward/de``) through TRL's ``log_metric``, and measures accuracy and
   language consistency beside it (``accuracy/de``, ``consistency/zh``) when it does not reward them.
+- :class:`CheckpointAndStop` makes SIGUSR1 mean "finish this optimizer step, save a checkpoint at
+  it and stop" (an experiment cell warned of its SLURM time limit, or ``kill -USR1`` by hand).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
+import signal
 import sys
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,6 +26,8 @@ from typing import Any
 from transformers import TrainerCallback
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from trl.trainer.callbacks import RichProgressCallback
+
+from harness.core.rundir import CHECKPOINT_AND_STOP
 
 # Shown in the progress bar's description, the first present wins.
 HEADLINE_KEYS = ("reward", "loss")
@@ -34,6 +42,8 @@ class MetricsLogger(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return
+        if "train_runtime" in logs and state.global_step < state.max_steps:
+            return  # the summary of a training stopped before its end (CheckpointAndStop): the resumed run logs it
         record: dict[str, Any] = {"step": state.global_step, "epoch": _rounded(state.epoch)}
         for key, value in logs.items():
             record[key] = None if isinstance(value, float) and math.isnan(value) else value
@@ -143,8 +153,86 @@ def install(trainer, *, log: Callable[[dict], None], progress: str = "auto", ext
         trainer.add_callback(LiveProgress())
     elif progress not in {"off", "false", "no", "0"}:
         trainer.add_callback(PlainProgress(every))
+    trainer.add_callback(CheckpointAndStop())
     for callback in extra:
         trainer.add_callback(callback)
+
+
+# --- checkpoint and stop on a signal -------------------------------------------------------------
+
+STOP_SIGNAL = CHECKPOINT_AND_STOP
+"""SIGUSR1: "checkpoint and stop" (why this signal: harness.core.rundir.CHECKPOINT_AND_STOP)."""
+
+logger = logging.getLogger("harness.train")
+
+
+class CheckpointAndStop(TrainerCallback):
+    """On :data:`STOP_SIGNAL` the training finishes its current optimizer step, saves a checkpoint
+    at that step and stops (``train`` then ends the command as ``interrupted``), so ``--resume``
+    continues from exactly that step: no step lost, none trained twice.
+
+    The processes of a multi-process training may receive the signal at different moments (SLURM
+    signals them all, a launcher forwards it one by one, a user signals one), and a checkpoint is a
+    collective save: at the end of every step the processes agree on the flag (a MAX over ranks of
+    a one-element tensor: one tiny collective per step), so all of them stop at the same step.
+    A request during the last step changes nothing: that training finishes."""
+
+    def __init__(self):
+        self.requested = False
+        self.stopped_at: int | None = None
+        """The step at which the training saved its checkpoint and stopped (None: it did not)."""
+
+    def request(self, signum=None, frame=None) -> None:
+        """The signal handler: only a flag, read at the next step's end."""
+        self.requested = True
+
+    @contextlib.contextmanager
+    def listening(self):
+        """:data:`STOP_SIGNAL` requests the stop while the block runs (the handler it replaces is
+        restored after). Signal handlers can only be set in the main thread: elsewhere (a training
+        run in a worker thread) only :meth:`request` asks for it."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = signal.signal(STOP_SIGNAL, self.request)
+        try:
+            yield self
+        finally:
+            signal.signal(STOP_SIGNAL, previous)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if not self._agreed(args) or state.global_step >= state.max_steps:
+            return
+        control.should_save = True
+        # The losses since the last log would otherwise be dropped: the resumed run starts a new interval.
+        control.should_log = True
+        control.should_training_stop = True
+        self.stopped_at = state.global_step
+        if state.is_world_process_zero:  # in the run's log and on the console (a cell's log)
+            message = f"{signal.Signals(STOP_SIGNAL).name}: a checkpoint at step {state.global_step}, then stop"
+            logger.warning(message)
+            print(message, file=sys.stderr, flush=True)
+
+    def _agreed(self, args) -> bool:
+        """Whether any process asked to stop (this one's flag when it trains alone)."""
+        import torch
+        import torch.distributed as dist
+
+        if not (dist.is_available() and dist.is_initialized()):
+            return self.requested
+        flag = torch.tensor([int(self.requested)], dtype=torch.int32, device=args.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
+
+
+def stop_callback(trainer) -> CheckpointAndStop:
+    """The trainer's :class:`CheckpointAndStop` (added when :func:`install` was not used)."""
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, CheckpointAndStop):
+            return callback
+    callback = CheckpointAndStop()
+    trainer.add_callback(callback)
+    return callback
 
 
 # --- per-language reward logging ----------------------------------------------------------------

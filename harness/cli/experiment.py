@@ -113,7 +113,8 @@ def run(
     name: Annotated[str, typer.Argument(help="Experiment name (see `harness ls experiments`).")],
     executor: Annotated[str, typer.Option(help="local (this machine) or slurm (one job per cell).")] = "local",
     only: Annotated[Optional[str], typer.Option(help="Only cells matching these globs (comma-separated), with the cells they need.")] = None,
-    max_parallel: Annotated[int, typer.Option("--max-parallel", help="Local: cells at once, one GPU each (1 to 64).")] = 1,
+    max_parallel: Annotated[Optional[int], typer.Option("--max-parallel", help="Cells at once (1 to 64): local, one GPU each (default 1); SLURM, jobs running at once (default: as many as the queue allows).")] = None,
+    signal_s: Annotated[Optional[int], typer.Option("--signal-s", help="SLURM: seconds before a job's time limit at which its training saves a checkpoint and stops, and the job is requeued (10 to 3600, default 300).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; run nothing.")] = False,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="SLURM: watch the jobs until they end.")] = True,
     partition: Annotated[Optional[str], typer.Option(envvar="HARNESS_SLURM_PARTITION", help="SLURM partition.")] = None,
@@ -129,8 +130,8 @@ def run(
     from harness.experiment.state import read_status
 
     _checked(RunRequest(name=name, root=root, data_dir=data_dir, data=data, executor=executor, only=only,
-                        max_parallel=max_parallel, dry_run=dry_run, wait=wait, partition=partition, account=account,
-                        qos=qos))
+                        max_parallel=max_parallel, signal_s=signal_s, dry_run=dry_run, wait=wait, partition=partition,
+                        account=account, qos=qos))
     exp = _load(ctx, name, root, data_dir, data)
     names = exp.select(only)
     if dry_run:
@@ -143,9 +144,11 @@ def run(
         return
     runner = None
     if executor == "slurm":
-        from harness.experiment.executors import SlurmRunner
+        from harness.experiment.executors import SIGNAL_S, SlurmRunner
 
-        runner = SlurmRunner(exp, partition=partition, account=account, qos=qos)  # refuses before anything starts
+        runner = SlurmRunner(exp, partition=partition, account=account, qos=qos, signal_s=signal_s or SIGNAL_S,
+                             max_parallel=max_parallel)  # refuses before anything starts
+        runner.check_time_limits(names)
     _claim(exp)
     started = time.perf_counter()
     stopped = None
@@ -154,7 +157,7 @@ def run(
             from harness.experiment.executors import Stopped, run_local
 
             try:
-                states = run_local(exp, names, board.report, max_parallel=max_parallel)
+                states = run_local(exp, names, board.report, max_parallel=max_parallel or 1)
             except Stopped as exc:
                 states, stopped = exc.states, exc
         else:

@@ -276,9 +276,10 @@ class RunDir:
 
 
 class Terminated(BaseException):
-    """SIGTERM (SLURM sends it before killing a job) or SIGINT arrived while a run was open:
-    unwind like KeyboardInterrupt so that the run records its true status. (Not a
-    KeyboardInterrupt: typer turns those into a silent exit before the CLI can say anything.)"""
+    """SIGTERM (SLURM sends it before killing a job), SIGINT or SIGUSR1 (checkpoint and stop)
+    arrived while a run was open: unwind like KeyboardInterrupt so that the run records its true
+    status, ``interrupted``, and the command exits with 128 + the signal's number (143, 130, 138).
+    (Not a KeyboardInterrupt: typer turns those into a silent exit before the CLI can say anything.)"""
 
     def __init__(self, signum: int):
         self.signal = signal.Signals(signum).name
@@ -290,7 +291,18 @@ def _raise_terminated(signum, frame):
     raise Terminated(signum)
 
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+CHECKPOINT_AND_STOP = signal.SIGUSR1
+"""Asks for a stop that loses no work: a training, while it trains, first finishes its optimizer
+step and saves a checkpoint (harness.trainers.callbacks.CheckpointAndStop); anywhere else (loading,
+evaluating) a command stops as on SIGTERM. Why SIGUSR1: SIGTERM and SIGINT already mean "stop now"
+(scancel, SLURM's kill at a time limit, Ctrl-C); SIGUSR2 is submitit's warning before a SLURM time
+limit, which SLURM sends to every process of a job (experiment cells start their command with it
+ignored); SIGUSR1 is the one left. (NCCL 2.12 caught SIGUSR1, which is why submitit moved to
+SIGUSR2, NVIDIA/nccl#704; since NCCL 2.13 it does so only when NCCL_PROXY_DUMP_SIGNAL asks.)"""
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, CHECKPOINT_AND_STOP)
+"""What stops a command with an open run directory (without a handler, SIGUSR1 would kill the
+process and leave its run recorded as ``running``)."""
 
 
 def _has_contents(path: Path) -> bool:
@@ -348,8 +360,8 @@ def run_lifecycle(command: str, name: str, *, path: Path | None = None, mode: st
 
     Creates (or, with ``mode="resume"``, reopens; with ``"overwrite"``, empties) the directory,
     takes its lock, writes config and manifest, attaches the log, and on the way out records the
-    true status: ``finished``, ``failed`` (with the error), or ``interrupted`` (Ctrl-C or SIGTERM);
-    the lock is released and the log handler removed in every case.
+    true status: ``finished``, ``failed`` (with the error), or ``interrupted`` (Ctrl-C, SIGTERM or
+    SIGUSR1); the lock is released and the log handler removed in every case.
     """
     check_reuse(path, mode)
     run = RunDir.create(command, name, path=path)

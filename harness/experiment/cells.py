@@ -10,30 +10,40 @@ call), so a cell behaves the same wherever it runs:
   created its run directory: ``harness train`` refuses a new run directory that is not empty);
 - a training cell with several GPUs is launched with accelerate (``harness.train.launch``);
 - SIGTERM (``scancel``, a preemption, or a local experiment run being stopped) is passed on to
-  the command, which records ``interrupted``.
+  the command, which records ``interrupted``;
+- in a SLURM job, the warning before the time limit (submitit's SIGUSR2, which SLURM sends to
+  every process of the job) reaches submitit only: the command starts with SIGUSR2 ignored.
+  submitit then calls :meth:`CellJob.checkpoint`, which asks the command to stop (a training:
+  SIGUSR1, checkpoint and stop, to each of its processes; any other cell: SIGTERM), waits for it,
+  and has the job requeued; the requeued job continues the cell with ``--resume``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from harness.core.rundir import MANIFEST
+from harness.core.rundir import CHECKPOINT_AND_STOP, MANIFEST
 from harness.experiment.state import CELL_REFUSED, read_status
 
 CELL_LOG = "logs/cell.log"
 
 
-# The cell commands running in this process (local worker threads), for stop_cells.
-_LIVE: set[subprocess.Popen] = set()
+# The cell commands running in this process (local worker threads), for stop_cells: each with the
+# event its output thread sets once the command has ended.
+_LIVE: dict[subprocess.Popen, threading.Event] = {}
 _LIVE_LOCK = threading.RLock()  # re-entered by a SIGTERM handler on the thread holding it
 STOPPING = threading.Event()
 """Set by :func:`stop_cells`: cells not started yet are not started."""
+SLURM_WARNING = signal.SIGUSR2
+"""submitit's signal before a SLURM time limit (``--signal=USR2@<seconds>``)."""
 
 
 def stop_cells(signum: int | None = signal.SIGTERM) -> None:
@@ -41,9 +51,41 @@ def stop_cells(signum: int | None = signal.SIGTERM) -> None:
     records itself interrupted and exits."""
     STOPPING.set()
     with _LIVE_LOCK:
-        for proc in _LIVE:
-            if signum is not None and proc.poll() is None:
-                proc.send_signal(signum)
+        for proc, ended in _LIVE.items():
+            if signum is not None and not ended.is_set():
+                _deliver(proc, signum)
+
+
+def _deliver(proc: subprocess.Popen, signum: int) -> None:
+    """SIGTERM goes to the command, which passes it on (``harness train``'s processes, torchrun's
+    ranks). SIGUSR1 goes to each of its processes, as SLURM signals a job: an ``accelerate launch``
+    of a multi-GPU cell does not pass it on, and in a SLURM job it ignores it (below); the ranks
+    of a training each take it (a rank told twice stops once)."""
+    proc.send_signal(signum)
+    if signum != CHECKPOINT_AND_STOP:
+        return
+    import psutil  # accelerate's dependency
+
+    try:
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        return
+    for child in descendants:
+        with contextlib.suppress(psutil.Error):
+            child.send_signal(signum)
+
+
+def stop_and_wait(signum: int, timeout_s: float) -> list[int | None]:
+    """:func:`stop_cells` with ``signum``, then wait up to ``timeout_s`` for the commands to end;
+    their exit codes (None: still running). Safe inside a signal handler of the thread that waits
+    in :func:`run_cell`: that thread waits on an event, never in ``Popen.wait``."""
+    stop_cells(signum)
+    with _LIVE_LOCK:
+        live = list(_LIVE.items())
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not all(ended.is_set() for _, ended in live):
+        time.sleep(0.2)
+    return [proc.returncode if ended.is_set() else None for proc, ended in live]
 
 
 def reuse_flags(kind: str, run_dir: Path) -> list[str] | None:
@@ -81,23 +123,49 @@ def run_cell(spec: dict[str, Any], extra_env: dict[str, str] | None = None) -> i
     env.update(extra_env or {})
     (run_dir / CELL_REFUSED).unlink(missing_ok=True)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    ended = threading.Event()
     with _LIVE_LOCK:
         if STOPPING.is_set():
             return None
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-        _LIVE.add(proc)
+        with _ignored_by_children(SLURM_WARNING, CHECKPOINT_AND_STOP):
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        _LIVE[proc] = ended
     previous = _stop_on_sigterm()
     try:
-        _tee(proc, run_dir, header=f"$ {' '.join(argv)}\n".encode())
-        code = proc.wait()
-        if code and not (run_dir / MANIFEST).is_file():
+        header = f"$ {' '.join(argv)}\n".encode()
+        threading.Thread(target=_tee, args=(proc, run_dir, header, ended), name=f"cell-log-{proc.pid}",
+                         daemon=True).start()
+        ended.wait()  # an event, not proc.wait(): a signal handler may wait for the end too (stop_and_wait)
+        code = proc.returncode
+        if code and not STOPPING.is_set() and not (run_dir / MANIFEST).is_file():
             (run_dir / CELL_REFUSED).write_text(f"{code}\n", encoding="utf-8")
         return code
     finally:
         with _LIVE_LOCK:
-            _LIVE.discard(proc)
+            _LIVE.pop(proc, None)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _ignored_by_children(*signums: int):
+    """Processes started in the block ignore ``signums`` (an ignored signal stays ignored across
+    exec, a handler does not), and so do theirs, until one sets a handler; this process keeps its
+    handlers. SLURM sends its time-limit warning (SIGUSR2) to every process of the job, and a
+    process without a handler would die of it; likewise SIGUSR1, which only ``harness train``
+    handles, for a launcher between the cell and its training processes. (Not blocked: a blocked
+    mask would be inherited too, and SIGUSR1 never delivered. A warning in the milliseconds of
+    starting the command is lost: it comes tens of seconds into a job.) Main thread only (SLURM
+    jobs): local worker threads cannot change handlers, and neither signal comes to a local cell."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _stop_on_sigterm():
@@ -108,8 +176,20 @@ def _stop_on_sigterm():
     return signal.signal(signal.SIGTERM, lambda signum, frame: stop_cells(signal.SIGTERM))
 
 
-def _tee(proc: subprocess.Popen, run_dir: Path, header: bytes) -> None:
-    """Copy the command's output into the cell log once its run directory exists."""
+def _tee(proc: subprocess.Popen, run_dir: Path, header: bytes, ended: threading.Event) -> None:
+    """Copy the command's output into the cell log (in a thread of its own); set ``ended`` once
+    the command has ended."""
+    try:
+        _copy_output(proc, run_dir, header)
+    finally:
+        for _ in iter(proc.stdout.readline, b""):  # the log failed: the command must not block on a full pipe
+            pass
+        proc.wait()
+        ended.set()
+
+
+def _copy_output(proc: subprocess.Popen, run_dir: Path, header: bytes) -> None:
+    """The output goes into the cell log once the command has created its run directory."""
     held: list[bytes] = [header]
     handle = None
     try:
@@ -121,7 +201,6 @@ def _tee(proc: subprocess.Popen, run_dir: Path, header: bytes) -> None:
             else:
                 handle.write(line)
                 handle.flush()
-        proc.wait()
         if handle is None:
             handle = _open_log(run_dir, held)
     finally:
@@ -141,8 +220,15 @@ def _open_log(run_dir: Path, held: list[bytes]):
 
 class CellJob:
     """The submitit callable: a failing command fails the SLURM job (so ``afterok`` holds its
-    dependants back), and a preempted or timed-out job is requeued, resuming from its last
-    checkpoint because the cell reruns with ``--resume``."""
+    dependants back), and a job warned of its time limit (or preempted) is requeued, resuming
+    from the checkpoint its training saved when :meth:`checkpoint` asked it to stop."""
+
+    stop_wait_s: float = 60.0
+    """How long :meth:`checkpoint` waits for the command to stop: less than the warning's lead on
+    the time limit (SLURM kills the job at the limit, requeued or not)."""
+
+    def __init__(self, stop_wait_s: float = 60.0):
+        self.stop_wait_s = stop_wait_s
 
     def __call__(self, spec: dict[str, Any]) -> int:
         code = run_cell(spec)
@@ -151,6 +237,16 @@ class CellJob:
         return code
 
     def checkpoint(self, spec: dict[str, Any]):
+        """submitit's hook, called on the warning before the time limit (or a preemption) and
+        followed by a requeue: a training checkpoints and stops (SIGUSR1), another command stops
+        (SIGTERM, it records itself interrupted); either way the requeued job continues it."""
         import submitit
 
-        return submitit.helpers.DelayedSubmission(CellJob(), spec)
+        signum = CHECKPOINT_AND_STOP if spec["kind"] == "train" else signal.SIGTERM
+        started = time.monotonic()
+        print(f"cell {spec['name']}: {signal.Signals(signum).name} to its command, waiting up to "
+              f"{self.stop_wait_s:.0f} s for it to stop", flush=True)
+        codes = stop_and_wait(signum, self.stop_wait_s)
+        print(f"cell {spec['name']}: exit code {codes} after {time.monotonic() - started:.1f} s; requeueing",
+              flush=True)
+        return submitit.helpers.DelayedSubmission(CellJob(self.stop_wait_s), spec)

@@ -6,6 +6,7 @@ per cell through submitit, dependencies as ``afterok``). Both run the same entry
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import shutil
 import signal
@@ -28,6 +29,10 @@ from harness.experiment.state import (
 Report = Callable[[str, str], None]
 JOBS_FILE = "slurm_jobs.json"
 FINAL = (DONE, FAILED, BLOCKED, INTERRUPTED)
+SIGNAL_S = 300
+"""How long before its time limit SLURM warns a cell's job (``--signal-s``): the training finishes
+its step and saves a checkpoint in that time. harness choice: a GRPO step of the study's 3B model
+takes ~11 s and a checkpoint with its optimizer states ~40 GB; five minutes of a day-long job."""
 
 
 # --- local ---------------------------------------------------------------------------------------
@@ -185,23 +190,38 @@ def merged_state(exp: Experiment, name: str, job: tuple[str, str] | None) -> str
 
 
 class SlurmRunner:
-    """Submits cells as SLURM jobs through submitit and watches them."""
+    """Submits cells as SLURM jobs through submitit and watches them.
+
+    Time limits: each job gets submitit's warning (SIGUSR2) ``signal_s`` seconds before its limit;
+    :meth:`CellJob.checkpoint` then has the cell's training save a checkpoint and stop, and the job
+    is requeued (at most 3 times) to continue from it.
+
+    ``max_parallel``: at most that many of the experiment's jobs run at once. Each job takes one of
+    ``max_parallel`` slot names and adds SLURM's ``singleton`` dependency (one running job per name
+    and user), so the others wait in the queue (reason ``Dependency``). SLURM's own mechanism, not
+    a chain of ``afterany`` dependencies: nothing to repair when a job is cancelled, requeued or
+    submitted again, and a slot's job from an earlier ``run`` still counts."""
 
     def __init__(self, exp: Experiment, *, partition: str | None = None, account: str | None = None,
-                 qos: str | None = None):
+                 qos: str | None = None, signal_s: int = SIGNAL_S, max_parallel: int | None = None):
         reason = slurm_unavailable()
         if reason:
             raise UserError(f"--executor slurm: {reason}")
         self.exp = exp
         self.options = {"partition": partition, "account": account, "qos": qos}
+        self.signal_s = signal_s
+        self.max_parallel = max_parallel
+        self._submitted = 0
 
     def submit(self, names: list[str], report: Report) -> dict[str, str]:
         """One job per unfinished cell (a queued or running job of the same cell is kept)."""
         import submitit
 
+        self.check_time_limits(names)
         previous = read_jobs(self.exp)
         known = self._settled([str(r["job_id"]) for r in previous.values()])
         executor = submitit.SlurmExecutor(folder=self.exp.root / ".submitit" / "%j", max_num_timeout=3)
+        stop_wait_s = max(self.signal_s - 10, self.signal_s / 2)  # the requeue needs a moment before the limit
         jobs: dict[str, str] = {}
         records = dict(previous)
         for name in names:
@@ -215,11 +235,13 @@ class SlurmRunner:
                 report(name, QUEUED)
                 continue
             deps = [jobs[d] for d in cell.deps if d in jobs]
-            executor.update_parameters(**self._parameters(cell, deps))
-            job = executor.submit(CellJob(), cell.spec())
+            slot = self._next_slot()
+            executor.update_parameters(**self._parameters(cell, deps, slot))
+            job = executor.submit(CellJob(stop_wait_s), cell.spec())
             jobs[name] = str(job.job_id)
             records[name] = {"job_id": jobs[name], "dirname": cell.dirname, "after": deps,
-                             "submitted": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                             "submitted": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                             **({"slot": slot} if slot is not None else {})}
             report(name, QUEUED)
         self.exp.root.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.exp.root / JOBS_FILE, records)
@@ -253,15 +275,45 @@ class SlurmRunner:
             subprocess.run(["scancel", job_id], capture_output=True, timeout=60)
         return None
 
-    def _parameters(self, cell, deps: list[str]) -> dict[str, Any]:
+    def _next_slot(self) -> int | None:
+        """The slot of the next job (round robin over ``max_parallel``; None: no limit)."""
+        if self.max_parallel is None:
+            return None
+        slot = self._submitted % self.max_parallel
+        self._submitted += 1
+        return slot
+
+    def _slot_name(self, slot: int) -> str:
+        """A slot's job name: SLURM's singleton counts jobs by name and user, so the name is the
+        experiment's and its folder's (two roots of one experiment do not share slots)."""
+        where = hashlib.sha256(str(self.exp.root.resolve()).encode()).hexdigest()[:8]
+        return f"{self.exp.name}:slot{slot}:{where}"
+
+    def check_time_limits(self, names: list[str]) -> None:
+        """Refuse a warning that would come in the first half of a cell's time limit: its job would
+        spend more time stopping and requeueing than working."""
+        for name in names:
+            limit_s = _minutes(self.exp.cells[name].resources) * 60
+            if self.signal_s > limit_s / 2:
+                raise UserError(f"--signal-s {self.signal_s} is more than half of cell {name}'s time limit "
+                                f"({limit_s // 60} min): lower --signal-s or raise its resources' hours")
+
+    def _parameters(self, cell, deps: list[str], slot: int | None = None) -> dict[str, Any]:
         res = cell.resources
+        depends = [f"afterok:{':'.join(deps)}"] if deps else []
+        if slot is not None:
+            depends.append("singleton")
         params: dict[str, Any] = {
-            "job_name": f"{self.exp.name}:{cell.name}",
-            "time": max(1, int(round(float(res["hours"]) * 60))),
+            "job_name": f"{self.exp.name}:{cell.name}" if slot is None else self._slot_name(slot),
+            "comment": cell.name,
+            "time": _minutes(res),
+            "signal_delay_s": self.signal_s,
             "cpus_per_task": int(res["cpus"]),
             "mem": f"{int(float(res['mem_gb']) * 1024)}M",
-            "dependency": f"afterok:{':'.join(deps)}" if deps else None,
+            "dependency": ",".join(depends) or None,
             "gpus_per_node": int(res["gpus"]) or None,
+            # A job whose dependency failed never runs: cancelled, it neither waits forever nor holds its slot.
+            "additional_parameters": {"kill-on-invalid-dep": "yes"},
         }
         params.update({k: v for k, v in self.options.items() if v})
         return params
@@ -276,6 +328,11 @@ class SlurmRunner:
             if all(s in FINAL for s in states.values()):
                 return states
             time.sleep(poll_s)
+
+
+def _minutes(resources: dict[str, Any]) -> int:
+    """A cell's SLURM time limit in minutes (its resources' hours; at least one minute)."""
+    return max(1, int(round(float(resources["hours"]) * 60)))
 
 
 def slurm_status(exp: Experiment) -> dict[str, tuple[str, str]]:

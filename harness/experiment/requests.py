@@ -17,7 +17,10 @@ from harness.core.errors import UserError
 EXPERIMENTS_ENV = "HARNESS_EXPERIMENTS_DIR"
 EXECUTORS = ("local", "slurm")
 MAX_PARALLEL = 64
-"""Local cells at once: each gets a GPU of its own (CUDA_VISIBLE_DEVICES=slot)."""
+"""Cells at once: here each gets a GPU of its own (CUDA_VISIBLE_DEVICES=slot); on SLURM, jobs."""
+SIGNAL_S_BOUNDS = (10, 3600)
+"""``--signal-s``: SLURM checks time limits every 30 s, and a warning longer than an hour only
+takes time from training."""
 
 
 def experiments_root(root: str | Path | None = None) -> Path:
@@ -63,9 +66,15 @@ class RunRequest(ExperimentRequest):
     executor: str = option("local", help="local (this machine) or slurm (one job per cell).",
                            source="harness choice: runs anywhere, SLURM only where asked", choices=EXECUTORS)
     only: str | None = option(None, help="Only cells matching these globs (comma-separated).", nonempty=True)
-    max_parallel: int = option(1, help="Local: cells at once, one GPU each.",
-                               source="harness choice: one cell at a time fits a one-GPU machine; at most 64, "
-                                      "a GPU per cell", ge=1, le=MAX_PARALLEL)
+    max_parallel: int | None = option(None, help="Cells at once: local, one GPU each (default 1); SLURM, jobs running "
+                                                 "at once (default: as many as the queue allows).",
+                                      source="harness choice: one cell at a time fits a one-GPU machine; SLURM "
+                                             "schedules its queue; at most 64, a GPU per local cell",
+                                      ge=1, le=MAX_PARALLEL)
+    signal_s: int | None = option(None, help="SLURM: seconds before a job's time limit at which its training saves "
+                                             "a checkpoint and stops, and the job is requeued (default 300).",
+                                  source="harness choice: see harness.experiment.executors.SIGNAL_S",
+                                  ge=SIGNAL_S_BOUNDS[0], le=SIGNAL_S_BOUNDS[1])
     dry_run: bool = option(False, help="Show what would run; run nothing.")
     wait: bool = option(True, help="SLURM: watch the jobs until they end.")
     partition: str | None = option(None, help="SLURM partition.", nonempty=True)
@@ -76,7 +85,7 @@ class RunRequest(ExperimentRequest):
         super().check()
         if self.only is not None and not any(p.strip() for p in self.only.split(",")):
             raise UserError(f"--only names no cell, got {self.only!r}")
-        if self.executor == "slurm" and self.max_parallel != 1:
-            raise UserError("--max-parallel is for --executor local: SLURM runs as many cells as the queue allows")
+        if self.executor == "local" and self.signal_s is not None:
+            raise UserError("--signal-s is for --executor slurm: local cells have no time limit")
         if self.executor == "local" and not self.wait:
             raise UserError("--no-wait is for --executor slurm: local cells run in this process")
