@@ -189,7 +189,12 @@ def save_final(trainer, output_dir: Path) -> Path:
 def train(trainer, checkpoint: str | None):
     """``trainer.train``, except from a checkpoint of a run that had already reached its last
     step (killed during or after its final save): transformers would train one step more (global
-    step 21 of 20), so the checkpoint's weights and state are taken as they are."""
+    step 21 of 20), so the checkpoint's weights and state are taken as they are.
+
+    While it trains, SIGUSR1 saves a checkpoint after the current step and stops
+    (:class:`~harness.trainers.callbacks.CheckpointAndStop`); the training then ends as
+    :class:`~harness.core.rundir.Terminated` by SIGUSR1, not normally: the paradigm must not go
+    on to save a final model or start its next stage, and the run records ``interrupted``."""
     if checkpoint:
         state_file = Path(checkpoint) / "trainer_state.json"
         state = json.loads(state_file.read_text(encoding="utf-8"))
@@ -202,7 +207,16 @@ def train(trainer, checkpoint: str | None):
             log.info("the run had finished at step %d: its final model is saved from %s", state["global_step"], checkpoint)
             return TrainOutput(trainer.state.global_step, mean_logged_loss(trainer.state.log_history), {})
         _restore_token_count(trainer, state.get("log_history") or [])
-    return trainer.train(resume_from_checkpoint=checkpoint)
+    from harness.trainers.callbacks import STOP_SIGNAL, stop_callback
+
+    stop = stop_callback(trainer)
+    with stop.listening():
+        output = trainer.train(resume_from_checkpoint=checkpoint)
+    if stop.stopped_at is not None:
+        from harness.core.rundir import Terminated
+
+        raise Terminated(STOP_SIGNAL)
+    return output
 
 
 def _restore_token_count(trainer, log_history: list[dict]) -> None:
