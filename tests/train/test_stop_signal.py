@@ -3,7 +3,8 @@ at that step and ends ``interrupted`` (exit code 138); ``--resume`` continues fr
 and ends where an uninterrupted run ends (the same metrics, result and weights, bit for bit).
 
 Also: SIGUSR1 outside the training loop stops a command like SIGTERM; the processes of a
-multi-process training agree on the step to stop at; and an experiment cell warned of its SLURM
+multi-process training agree on the step to stop at (a gloo group of two, and ``harness train
+--num-processes 2`` end to end); and an experiment cell warned of its SLURM
 time limit (submitit's SIGUSR2, simulated here) passes SIGUSR1 on to its training and waits for the
 checkpoint before the job is requeued (tests/test_experiment_slurm.py does it on a real SLURM)."""
 
@@ -85,6 +86,33 @@ def test_sigusr1_checkpoints_the_step_it_stopped_at_and_resume_is_exact(referenc
     assert resumed.returncode == 0, resumed.stderr
     assert_same_run(run, reference)  # every step logged once, the same final loss, the same weights
     assert "resuming from" in (run / "logs" / "harness.log").read_text()
+
+
+@pytest.mark.slow
+def test_two_processes_stop_at_one_step_and_resume(tmp_path):
+    """``harness train --num-processes 2``: SIGUSR1 to the launching command (which passes it on to
+    each rank) stops both ranks at one step, with one checkpoint holding both ranks' states."""
+    run = tmp_path / "run"
+    args = [*ARGS, "--num-processes", "2", "--strategy", "multi_gpu", "--micro-batch-size", "2"]
+    proc = subprocess.Popen([HARNESS, *args, "--run-dir", str(run)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: len(logged_steps(run)) >= 3 or proc.poll() is not None, 600, "three steps")
+        proc.send_signal(signal.SIGUSR1)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGUSR1, err
+    stopped_at = logged_steps(run)[-1]
+    assert stopped_at < STEPS and [p.name for p in (run / "checkpoints").iterdir()] == [f"checkpoint-{stopped_at}"]
+    checkpoint = run / "checkpoints" / f"checkpoint-{stopped_at}"
+    assert (checkpoint / "rng_state_0.pth").is_file() and (checkpoint / "rng_state_1.pth").is_file()
+    assert json.loads((run / "manifest.json").read_text())["status"] == "interrupted"
+
+    resumed = subprocess.run([HARNESS, *args, "--run-dir", str(run), "--resume"], capture_output=True, text=True,
+                             timeout=900)
+    assert resumed.returncode == 0, resumed.stderr
+    assert logged_steps(run) == list(range(1, STEPS + 1))
 
 
 def test_sigusr1_outside_training_stops_like_sigterm(tmp_path):
