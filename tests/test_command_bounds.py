@@ -138,7 +138,7 @@ def test_an_experiment_folder_that_is_a_file_is_refused(capsys, work, tmp_path):
     (["--executor", "pbs"], "--executor must be one of local, slurm, got 'pbs'"),
     (["--max-parallel", "0"], "--max-parallel must be in [1, 64], got 0"),
     (["--max-parallel", "100000000"], "--max-parallel must be in [1, 64]"),
-    (["--executor", "slurm", "--max-parallel", "2"], "--max-parallel is for --executor local"),
+    (["--signal-s", "60"], "--signal-s is for --executor slurm"),
     (["--no-wait"], "--no-wait is for --executor slurm"),
     (["--only", ","], "--only names no cell, got ','"),
     (["--partition", ""], "--partition must be non-empty"),

@@ -328,3 +328,37 @@ def test_max_parallel_runs_one_job_at_a_time(tmp_path):
         assert json.loads((run_dir / "manifest.json").read_text())["status"] == "finished", run_dir
     status = harness(registry, "experiment", "status", "toy_parallel", "--root", str(root))
     assert "3/7 cells done" in status.stdout, status.stdout  # the 3 trainings of base, 3 trainings, 3 evaluations
+
+
+# --- a training cell of 2 processes, as one SLURM job ----------------------------------------------
+
+
+def test_a_two_process_training_cell_runs_as_one_job(tmp_path):
+    """train_args ``num_processes: 2``: the cell's job (2 CPUs) runs ``harness train
+    --num-processes 2``, whose 2 processes train over gloo inside it; rank 0 records the run."""
+    def edit(registry: dict) -> None:
+        smoke = {k: v for k, v in registry["experiments"]["smoke"].items() if k != "probes"}
+        registry["experiments"] = {"toy_two": {
+            **smoke, "paradigms": ["sft"], "languages": ["de"],
+            "train_args": {"sft": {"max_steps": 4, "batch_size": 8, "micro_batch_size": 2, "logging_steps": 1,
+                                   "num_processes": 2, "progress": "off"}},
+            "resources": {"default": smoke["resources"]["default"],
+                          "train": {"gpus": 0, "cpus": 2, "mem_gb": 4, "hours": 0.25}},
+        }}
+
+    registry, root = write_registry(tmp_path, edit), tmp_path / "exps"
+    job_id = None
+    try:
+        run = harness(registry, "experiment", "run", "toy_two", "--executor", "slurm", "--only", "train-*",
+                      "--root", str(root))
+        job_id = str(json.loads((root / "toy_two" / JOBS_FILE).read_text())["train-sft-de"]["job_id"])
+    finally:
+        if job_id:
+            subprocess.run(["scancel", job_id], capture_output=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert scontrol_job(job_id)["NumCPUs"] == "2"
+    train = next((root / "toy_two").glob("train-sft-de-*"))
+    manifest = json.loads((train / "manifest.json").read_text())
+    assert manifest["status"] == "finished" and manifest["processes"] == 2
+    assert metric_steps(train) == [1, 2, 3, 4]
+    assert "launch 2 processes" in (train / "logs" / "cell.log").read_text()
