@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 from typing import Any
 
 from harness.core.hookspecs import TrainContext, TrainResult
-from harness.core.rundir import RESULT, RunDir, atomic_write_text
+from harness.core.rundir import RESULT, atomic_write_text
 from harness.trainers.common import main_process_only
 
 
@@ -23,15 +22,6 @@ def tagged(context: TrainContext, stage: str):
     return log
 
 
-def result_from_json(data: dict, base: Path) -> TrainResult:
-    """A stage's result.json, its paths relative to ``base`` (the stage folder)."""
-    return TrainResult(
-        model_path=RunDir(base).resolve(data["model_path"]),
-        metrics=dict(data.get("metrics") or {}),
-        stages={k: result_from_json(v, base) for k, v in (data.get("stages") or {}).items()},
-    )
-
-
 def run_stage(context: TrainContext, stage: str, paradigm: str, config: Any, **changes: Any) -> TrainResult:
     """Run paradigm ``paradigm`` as stage ``stage`` of a composite, under ``output_dir/stage``.
 
@@ -42,7 +32,7 @@ def run_stage(context: TrainContext, stage: str, paradigm: str, config: Any, **c
     done = child.output_dir / RESULT
     if context.resume and done.is_file():
         main_process_only(context.log)({"stage": stage, "event": "stage_skipped", "reason": "finished before resume"})
-        return result_from_json(json.loads(done.read_text(encoding="utf-8")), child.output_dir)
+        return TrainResult.from_json(json.loads(done.read_text(encoding="utf-8")), child.output_dir)
     result = run_paradigm(child, paradigm, config)
     atomic_write_text(done, json.dumps(result.to_json(base=child.output_dir), indent=2, ensure_ascii=False) + "\n")
     return result

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
+from harness.core.net import free_port, wait_for_health
 from harness.corpus.transport import Failed, OpenAIChat, Reply, Request
 
 pytestmark = [pytest.mark.slow, pytest.mark.vllm]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -28,7 +20,7 @@ def vllm_server(tmp_path):
     pytest.importorskip("vllm")
     from harness.inference.tiny import tiny_model_path
 
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "vllm.log", "w")
     process = subprocess.Popen(
         # The API server module, not the `vllm` command: that one asks package metadata for "vllm",
@@ -37,16 +29,11 @@ def vllm_server(tmp_path):
          "--port", str(port), "--dtype", "float32", "--max-model-len", "256", "--enforce-eager"],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"})
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"vllm serve did not come up: {(tmp_path / 'vllm.log').read_text()[-2000:]}")
-            time.sleep(1)
+    try:
+        wait_for_health(f"{url}/health", process, timeout_s=240, log=tmp_path / "vllm.log")
+    except RuntimeError:
+        process.kill()
+        raise
     yield f"{url}/v1"
     process.terminate()
     process.wait(timeout=30)

@@ -39,7 +39,12 @@ def world_size() -> int:
     """Processes taking part in training: inside a launch, WORLD_SIZE (``accelerate launch`` and
     ``torchrun`` set it); before one, the processes it will start (:func:`planned_processes`), so
     that the batch arithmetic is checked before anything is launched."""
-    return _PLANNED.get() or int(os.environ.get("WORLD_SIZE", "1"))
+    return _PLANNED.get() or launched_processes()
+
+
+def launched_processes() -> int:
+    """The processes of the launch this process is part of (1: none)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 @contextlib.contextmanager

@@ -468,9 +468,9 @@ def vllm_server(spec: dict, options, out: dict):
     checks first. ``out`` gets the start time, each weight sync's seconds (TRL's
     ``VLLMGeneration.sync_weights``, timed here) and whether the server's greedy completion of one
     prompt changed over training (the synchronised weights reached it)."""
-    import requests
     from trl.generation import vllm_generation
 
+    from harness.core.net import free_port, wait_for_health
     from harness.train.launch import vllm_server_command
     from harness.trainers.vllm_server import check_server_mode
 
@@ -486,16 +486,7 @@ def vllm_server(spec: dict, options, out: dict):
     with open(log, "w") as logf:
         process = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, env={**os.environ, **command.env})
     try:
-        while True:
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError(f"vllm serve exited with {process.returncode}: "
-                                   f"{log.read_text(errors='replace')[-1500:]}")
-            time.sleep(1)
+        wait_for_health(f"{url}/health", process, timeout_s=600, log=log)  # the section's budget stops it sooner
         out["server_start_s"] = time.perf_counter() - started
         check_server_mode(options, spec["model_dir"])
         before = server_greedy(url)
@@ -525,14 +516,6 @@ def server_greedy(url: str) -> list[int]:
 
     client = VLLMClient(base_url=url, connection_timeout=10)
     return client.generate(["Lena has 3 apples and buys 2 more."], temperature=0.0, max_tokens=16)["completion_ids"][0]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- child: evaluation sampling -----------------------------------------------------------------------

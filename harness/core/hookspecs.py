@@ -222,6 +222,12 @@ class TrainResult:
             "stages": {k: v.to_json(base) for k, v in self.stages.items()},
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any], base: Path) -> TrainResult:
+        """A result as :meth:`to_json` recorded it in ``base``."""
+        return cls(model_path=RunDir(base).resolve(data["model_path"]), metrics=dict(data.get("metrics") or {}),
+                   stages={k: cls.from_json(v, base) for k, v in (data.get("stages") or {}).items()})
+
 
 @runtime_checkable
 class Paradigm(Protocol):

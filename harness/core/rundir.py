@@ -164,17 +164,22 @@ class RunDir:
         self._logged_events: set[str] = set()
         """Events already in the metrics log of a resumed run (they are not written twice)."""
 
+    @staticmethod
+    def new_path(command: str, name: str, root: Path | None = None) -> Path:
+        """Where a new run of ``command`` goes when no --run-dir is given:
+        ``$HARNESS_RUNS_DIR`` (else ``runs``)/``<UTC time>-<command>-<name>``, made unique."""
+        root = Path(root or os.environ.get(RUNS_ENV) or "runs")
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        path = root / f"{stamp}-{command}-{_slug(name)}"
+        suffix = 1
+        while path.exists():
+            suffix += 1
+            path = root / f"{stamp}-{command}-{_slug(name)}-{suffix}"
+        return path
+
     @classmethod
     def create(cls, command: str, name: str, root: Path | None = None, path: Path | None = None) -> RunDir:
-        if path is None:
-            root = Path(root or os.environ.get(RUNS_ENV) or "runs")
-            stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-            path = root / f"{stamp}-{command}-{_slug(name)}"
-            suffix = 1
-            while path.exists():
-                suffix += 1
-                path = root / f"{stamp}-{command}-{_slug(name)}-{suffix}"
-        run = cls(path)
+        run = cls(path if path is not None else cls.new_path(command, name, root))
         try:
             (run.path / "logs").mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -19,6 +19,7 @@ Nothing here starts a process: the functions build argv lists (tested as such), 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -91,8 +92,7 @@ def deepspeed_config(strategy: str, arguments: Any, processes: int) -> dict[str,
     config = Filled(plugin.deepspeed_config)
     mixed = settings.get("mixed_precision")
     view = _Arguments(arguments, world_size=processes, bf16=mixed == "bf16", fp16=mixed == "fp16")
-    config.fill_match("bf16.enabled", view.bf16, "mixed_precision")  # accelerate adds the section at launch
-    config.config.setdefault("bf16", {"enabled": view.bf16})
+    config.config.setdefault("bf16", {"enabled": view.bf16})  # accelerate adds the section at launch
     config.trainer_config_process(view)
     if config.mismatches:
         raise UserError("the DeepSpeed config contradicts the training arguments: " + "; ".join(config.mismatches))
@@ -124,8 +124,6 @@ def training_command(train_args: Sequence[str], *, gpus: Sequence[int], strategy
         raise UserError("training needs at least one GPU")
     argv = ["accelerate", "launch", "--config_file", str(accelerate_config(strategy))]
     if cpu:
-        import os
-
         threads = max(1, (os.cpu_count() or 1) // len(gpus))
         argv += ["--mixed_precision", "no", "--num_cpu_threads_per_process", str(threads)]
         if strategy == "fsdp1":
@@ -204,14 +202,15 @@ def with_run_dir(train_args: Sequence[str]) -> list[str]:
     same run directory (left alone, each would create its own, named by the time it started)."""
     train_args = list(train_args)
     if _option(train_args, "--run-dir") is None:
-        import datetime as dt
-        import os
-
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-        name = "-".join(filter(None, ["train", _option(train_args, "--plugin"), _option(train_args, "--lang")]))
-        root = os.environ.get("HARNESS_RUNS_DIR") or "runs"
-        train_args += ["--run-dir", f"{root}/{stamp}-{name.replace(',', '-')}"]
+        train_args += ["--run-dir", str(new_run_dir(_option(train_args, "--plugin"), _option(train_args, "--lang")))]
     return train_args
+
+
+def new_run_dir(plugin: str | None, languages: str | None) -> Path:
+    """The run directory ``harness train --plugin P --lang L`` would create for itself."""
+    from harness.core.rundir import RunDir
+
+    return RunDir.new_path("train", "-".join(filter(None, [plugin, (languages or "").replace(",", "-")])))
 
 
 def _served_model(train_args: Sequence[str], registry: Path | None) -> str:

@@ -3,7 +3,8 @@ processes under ``accelerate launch`` (torchrun underneath; DDP over gloo on CPU
 and waits for them.
 
 The N processes are ``harness train`` again, with the same request as flags and an explicit
-``--run-dir``; :func:`launched_processes` tells them apart from the command that launched them.
+``--run-dir``; :func:`harness.trainers.common.launched_processes` tells them apart from the
+command that launched them.
 Rank 0 owns the run directory (lock, config, manifest, metrics, result, curves); the other ranks
 only train (:mod:`harness.train.run`). The launching command answers for the run: its exit code
 and last lines are the run's, read from the manifest rank 0 wrote.
@@ -17,21 +18,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from harness.core.errors import UserError
+from harness.core.net import free_port
+from harness.trainers.common import launched_processes
 
 # DDP (TRL's multi_gpu.yaml: on CPUs, accelerate starts it over gloo) and FSDP; DeepSpeed needs GPUs.
 CPU_STRATEGIES = ("multi_gpu", "fsdp1", "fsdp2")
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
-
-
-def launched_processes() -> int:
-    """The processes of the launch this process is part of (1: none)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def check_processes(requested: int, strategy: str, *, cpu: bool) -> int:
@@ -49,20 +46,13 @@ def check_processes(requested: int, strategy: str, *, cpu: bool) -> int:
     return requested
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on now, for the launch's rendezvous (two launches on one machine
-    must not share torchrun's default 29500)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def launch_command(train_args: list[str], *, processes: int, strategy: str, cpu: bool,
                    registry: Path | None) -> tuple[list[str], dict[str, str]]:
     """``accelerate launch`` of ``harness train <train_args>`` on ``processes`` processes, and
     the environment to start it in (accelerate of this Python, whatever is on the PATH)."""
     from harness.train.launch import training_command
 
+    # A port of its own, not torchrun's 29500: launches side by side on one machine.
     command = training_command(train_args, gpus=range(processes), strategy=strategy, main_process_port=free_port(),
                                registry=registry, cpu=cpu)
     argv = [sys.executable, "-m", "accelerate.commands.launch", *command.argv[2:]]
@@ -89,12 +79,7 @@ def run_launch(argv: list[str], env: dict[str, str]) -> tuple[int, int | None]:
 
     previous = {s: signal.signal(s, forward) for s in FORWARDED}
     try:
-        while True:
-            try:
-                code = proc.wait()
-                break
-            except InterruptedError:  # pragma: no cover - wait is restarted by Python (PEP 475)
-                continue
+        code = proc.wait()  # a handled signal does not end the wait (PEP 475)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -24,7 +24,7 @@ from harness.core.hookspecs import TrainContext, TrainResult
 from harness.core.literals import checked_languages
 from harness.core.plugins import Catalog
 from harness.core.registry import Registry
-from harness.core.rundir import (CONFIG, METRICS, RESULT, RunDir, Terminated, check_reuse, hash_records,
+from harness.core.rundir import (CONFIG, MANIFEST, METRICS, RESULT, RunDir, Terminated, check_reuse, hash_records,
                                  run_lifecycle)
 from harness.data.corpora import find_corpus, language_counts
 from harness.inference import on_cpu
@@ -239,7 +239,7 @@ def run_training(req: TrainRequest, *, catalog: Catalog, registry: Registry, con
         check_reuse(req.run_dir, req.mode)  # before the model is built or loaded
     model = resolve_model(req.model, registry)
     check_lengths(config, model)
-    if processes > 1 and launch_processes.launched_processes() == 1:
+    if processes > 1 and common.launched_processes() == 1:
         return _launch(req, processes, registry=registry, console=console)
 
     if not common.is_main_process():  # a rank of a launch other than 0: it trains, rank 0 records
@@ -311,17 +311,16 @@ def worker_flags(req: TrainRequest, run_dir: Path) -> list[str]:
 def _launch(req: TrainRequest, processes: int, *, registry: Registry, console: Console) -> TrainResult:
     """Run the training as ``processes`` processes and answer for them: the run's result when it
     finished, its error or interruption otherwise (from the manifest rank 0 wrote)."""
-    from harness.train.launch import with_run_dir
+    from harness.train.launch import new_run_dir
 
-    named = with_run_dir(["--plugin", req.plugin, "--lang", ",".join(req.languages)])
-    run_dir = req.run_dir or Path(named[named.index("--run-dir") + 1])
+    run_dir = req.run_dir or new_run_dir(req.plugin, ",".join(req.languages))
     argv, env = launch_processes.launch_command(worker_flags(req, run_dir), processes=processes,
                                                 strategy=req.strategy, cpu=on_cpu(), registry=registry.path)
     console.print(f"[bold]launch[/] {processes} processes ({req.strategy}) → {run_dir}", highlight=False,
                   soft_wrap=True)
     log.info("launching: %s", " ".join(argv))
     code, stop = launch_processes.run_launch(argv, env)
-    manifest = RunDir(run_dir).manifest() if (run_dir / "manifest.json").is_file() else {}
+    manifest = RunDir(run_dir).manifest() if (run_dir / MANIFEST).is_file() else {}
     status = manifest.get("status")
     if status == "finished":
         return read_result(run_dir)  # rank 0 printed it
@@ -337,11 +336,7 @@ def read_result(run_dir: Path) -> TrainResult:
     """The TrainResult a finished run recorded (result.json: paths relative to the run)."""
     from harness.core.files import read_json
 
-    def result(data: dict) -> TrainResult:
-        return TrainResult(model_path=run_dir / data["model_path"], metrics=data.get("metrics") or {},
-                           stages={k: result(v) for k, v in (data.get("stages") or {}).items()})
-
-    return result(read_json(run_dir / RESULT, "run result"))
+    return TrainResult.from_json(read_json(run_dir / RESULT, "run result"), run_dir)
 
 
 def check_lengths(config: Any, model: str) -> None:

@@ -48,6 +48,20 @@ def wait_for(condition, timeout_s: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def stopped_after_three_steps(args: list[str], run: Path) -> tuple[subprocess.Popen, str]:
+    """``harness <args> --run-dir run``, sent SIGUSR1 once it has logged three steps; the ended
+    process and its stderr."""
+    proc = subprocess.Popen([HARNESS, *args, "--run-dir", str(run)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        wait_for(lambda: len(logged_steps(run)) >= 3 or proc.poll() is not None, 600, "three steps")
+        proc.send_signal(signal.SIGUSR1)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    return proc, err
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("reference") / "run"
@@ -60,14 +74,7 @@ def reference(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_sigusr1_checkpoints_the_step_it_stopped_at_and_resume_is_exact(reference, tmp_path):
     run = tmp_path / "run"
-    proc = subprocess.Popen([HARNESS, *ARGS, "--run-dir", str(run)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    try:
-        wait_for(lambda: len(logged_steps(run)) >= 3 or proc.poll() is not None, 600, "three steps")
-        proc.send_signal(signal.SIGUSR1)
-        _, err = proc.communicate(timeout=300)
-    finally:
-        proc.kill()
+    proc, err = stopped_after_three_steps(ARGS, run)
     assert proc.returncode == 128 + signal.SIGUSR1, err
     assert "stopped by SIGUSR1" in err
 
@@ -94,14 +101,7 @@ def test_two_processes_stop_at_one_step_and_resume(tmp_path):
     each rank) stops both ranks at one step, with one checkpoint holding both ranks' states."""
     run = tmp_path / "run"
     args = [*ARGS, "--num-processes", "2", "--strategy", "multi_gpu", "--micro-batch-size", "2"]
-    proc = subprocess.Popen([HARNESS, *args, "--run-dir", str(run)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for(lambda: len(logged_steps(run)) >= 3 or proc.poll() is not None, 600, "three steps")
-        proc.send_signal(signal.SIGUSR1)
-        _, err = proc.communicate(timeout=300)
-    finally:
-        proc.kill()
+    proc, err = stopped_after_three_steps(args, run)
     assert proc.returncode == 128 + signal.SIGUSR1, err
     stopped_at = logged_steps(run)[-1]
     assert stopped_at < STEPS and [p.name for p in (run / "checkpoints").iterdir()] == [f"checkpoint-{stopped_at}"]

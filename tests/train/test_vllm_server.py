@@ -18,7 +18,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -29,14 +28,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.core.net import free_port, wait_for_health
+
 HAS_VLLM = importlib.util.find_spec("vllm") is not None
 SERVER_START_S = 240
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def harness_train(*args, run_dir: Path) -> subprocess.CompletedProcess:
@@ -291,25 +286,10 @@ def vllm_server(tmp_path_factory):
     with open(log, "w") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
-        wait_for_health(url, process, log)
+        wait_for_health(f"{url}/health", process, timeout_s=SERVER_START_S, log=log)
         yield Served(url, model, log)
     finally:
         stop(process)
-
-
-def wait_for_health(url: str, process: subprocess.Popen, log: Path) -> None:
-    import requests
-
-    deadline = time.monotonic() + SERVER_START_S
-    while True:
-        try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"vllm serve did not come up: {log.read_text()[-3000:]}")
-        time.sleep(1)
 
 
 CLIENT = textwrap.dedent('''
